@@ -1,0 +1,335 @@
+"""Coordinator: connect on demand, refresh the Wi-Fi status, release the connection when idle."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+import contextlib
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+import logging
+from typing import Any
+
+from homeassistant.components import bluetooth
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_ADDRESS
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from . import const
+from .const import (
+    CONF_HOSTNAME,
+    CONF_LAST_SSID,
+    CONF_PROTOCOL,
+    CONF_STATUS_INTERVAL,
+    DEFAULT_STATUS_INTERVAL,
+    DOMAIN,
+    EVENT_CUSTOM_DATA,
+    EVENT_PROVISIONING_FAILED,
+    EVENT_PROVISIONING_SUCCEEDED,
+    Protocol,
+)
+from .device import ProvisioningDevice, create_device
+from .models import (
+    OUTCOME_FAILURE_REASON,
+    DeviceError,
+    DeviceStatus,
+    FailureReason,
+    ProvisionReport,
+    ProvisionRequest,
+    WifiNetwork,
+    WifiState,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+type BleProvisioningConfigEntry = ConfigEntry[BleProvisioningCoordinator]
+
+EventListener = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CoordinatorData:
+    """What the entities show."""
+
+    status: DeviceStatus | None = None
+    networks: tuple[WifiNetwork, ...] | None = None
+    last_scan: datetime | None = None
+    last_provision: ProvisionReport | None = None
+    failure_reason: FailureReason = FailureReason.NONE
+    hostname: str | None = None
+
+
+def configuration_url(hostname: str | None) -> str | None:
+    """Turn a reported host name or URL into a device configuration URL."""
+    if not hostname:
+        return None
+    if "://" in hostname:
+        return hostname
+    return f"http://{hostname}"
+
+
+class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
+    """Own one device: status refresh, scans, provisioning, custom data."""
+
+    config_entry: BleProvisioningConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: BleProvisioningConfigEntry) -> None:
+        """Create the coordinator and its protocol adapter."""
+        interval = entry.options.get(CONF_STATUS_INTERVAL, DEFAULT_STATUS_INTERVAL)
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=timedelta(seconds=interval),
+            always_update=False,
+        )
+        self.address: str = entry.data[CONF_ADDRESS]
+        self.device: ProvisioningDevice = create_device(
+            hass, self.address, Protocol(entry.data[CONF_PROTOCOL])
+        )
+        self.device.set_custom_data_callback(self._async_custom_data)
+        self._lock = asyncio.Lock()
+        self._idle_unsub: CALLBACK_TYPE | None = None
+        self._event_listeners: list[EventListener] = []
+        self._suspended = 0
+        self.data = CoordinatorData(hostname=entry.data.get(CONF_HOSTNAME))
+
+    # -------------------------------------------------------------- lifecycle
+
+    @callback
+    def async_start(self) -> CALLBACK_TYPE:
+        """Follow the device's advertisements; return the function that stops it."""
+        unsubs = [
+            bluetooth.async_register_callback(
+                self.hass,
+                self._async_advertisement,
+                bluetooth.BluetoothCallbackMatcher(address=self.address, connectable=True),
+                bluetooth.BluetoothScanningMode.PASSIVE,
+            ),
+            bluetooth.async_track_unavailable(
+                self.hass, self._async_unavailable, self.address, connectable=True
+            ),
+        ]
+
+        @callback
+        def _stop() -> None:
+            for unsub in unsubs:
+                unsub()
+
+        return _stop
+
+    async def async_shutdown(self) -> None:
+        """Cancel timers and release the connection."""
+        await super().async_shutdown()
+        self._cancel_idle_timer()
+        async with self._lock:
+            await self.device.async_disconnect()
+
+    @callback
+    def _async_advertisement(
+        self, service_info: bluetooth.BluetoothServiceInfoBleak, change: bluetooth.BluetoothChange
+    ) -> None:
+        """Refresh as soon as a device that was gone advertises again."""
+        if not self.last_update_success and not self._suspended:
+            self.config_entry.async_create_background_task(
+                self.hass, self.async_request_refresh(), f"{DOMAIN} refresh {self.address}"
+            )
+
+    @callback
+    def _async_unavailable(self, service_info: bluetooth.BluetoothServiceInfoBleak) -> None:
+        """Mark the entities unavailable (logged once by the coordinator)."""
+        self.async_set_update_error(
+            UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="device_not_found",
+                translation_placeholders={"address": self.address},
+            )
+        )
+
+    # -------------------------------------------------------------- connection handling
+
+    @callback
+    def _cancel_idle_timer(self) -> None:
+        if self._idle_unsub is not None:
+            self._idle_unsub()
+            self._idle_unsub = None
+
+    @callback
+    def _schedule_idle_disconnect(self) -> None:
+        self._cancel_idle_timer()
+        if not self.device.is_connected:
+            return
+        self._idle_unsub = async_call_later(
+            self.hass, const.IDLE_DISCONNECT_DELAY, self._async_idle_timeout
+        )
+
+    async def _async_idle_timeout(self, _now: datetime) -> None:
+        self._idle_unsub = None
+        async with self._lock:
+            if self._idle_unsub is None:
+                _LOGGER.debug("%s: idle, releasing the BLE connection", self.address)
+                await self.device.async_disconnect()
+
+    @contextlib.asynccontextmanager
+    async def _session(self) -> AsyncIterator[ProvisioningDevice]:
+        """Serialise device access and release the connection after an idle delay."""
+        async with self._lock:
+            self._cancel_idle_timer()
+            try:
+                yield self.device
+            finally:
+                self._schedule_idle_disconnect()
+
+    @callback
+    def async_suspend_nowait(self) -> CALLBACK_TYPE:
+        """Suspend until the returned callback is called (for flows that span several steps)."""
+        self._suspended += 1
+        self._cancel_idle_timer()
+        self.config_entry.async_create_background_task(
+            self.hass, self._async_release(), f"{DOMAIN} release {self.address}"
+        )
+        released = False
+
+        @callback
+        def _resume() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._suspended -= 1
+
+        return _resume
+
+    async def _async_release(self) -> None:
+        async with self._lock:
+            await self.device.async_disconnect()
+
+    # -------------------------------------------------------------- data
+
+    async def _async_update_data(self) -> CoordinatorData:
+        """Read the Wi-Fi status while the device is in range."""
+        if self._suspended:
+            return self.data
+        if not bluetooth.async_address_present(self.hass, self.address, connectable=True):
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="device_not_found",
+                translation_placeholders={"address": self.address},
+            )
+        try:
+            async with self._session() as device:
+                status = await device.async_get_status()
+        except DeviceError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key=err.translation_key,
+                translation_placeholders={"address": self.address},
+            ) from err
+        return self._with_status(status)
+
+    def _with_status(self, status: DeviceStatus) -> CoordinatorData:
+        failure = self.data.failure_reason
+        if status.failure_reason is not FailureReason.NONE:
+            failure = status.failure_reason
+        elif status.state is WifiState.CONNECTED:
+            failure = FailureReason.NONE
+        hostname = status.hostname or self.data.hostname
+        if hostname != self.data.hostname:
+            self._async_store_hostname(hostname)
+        return replace(self.data, status=status, failure_reason=failure, hostname=hostname)
+
+    @callback
+    def _async_store_hostname(self, hostname: str | None) -> None:
+        """Keep the host name in the entry and the device's configuration URL up to date."""
+        entry = self.config_entry
+        self.hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_HOSTNAME: hostname}
+        )
+        registry = dr.async_get(self.hass)
+        if device := registry.async_get_device(identifiers={(DOMAIN, self.address)}):
+            registry.async_update_device(device.id, configuration_url=configuration_url(hostname))
+
+    # -------------------------------------------------------------- operations
+
+    async def async_scan(self) -> list[WifiNetwork]:
+        """Scan with the device's radio and keep the result."""
+        async with self._session() as device:
+            networks = await device.async_scan(const.SCAN_TIMEOUT)
+        self.async_set_updated_data(
+            replace(self.data, networks=tuple(networks), last_scan=dt_util.utcnow())
+        )
+        return networks
+
+    async def async_get_status(self) -> DeviceStatus:
+        """Read the status now."""
+        async with self._session() as device:
+            status = await device.async_get_status()
+        self.async_set_updated_data(self._with_status(status))
+        return status
+
+    async def async_provision(self, request: ProvisionRequest) -> ProvisionReport:
+        """Provision the device, keep the outcome and fire the event."""
+        async with self._session() as device:
+            report = await device.async_provision(request, const.PROVISION_TIMEOUT)
+        data = replace(
+            self.data,
+            last_provision=report,
+            failure_reason=OUTCOME_FAILURE_REASON[report.outcome],
+            hostname=report.hostname or self.data.hostname,
+        )
+        if report.hostname and report.hostname != self.data.hostname:
+            self._async_store_hostname(report.hostname)
+        if report.success:
+            self.hass.config_entries.async_update_entry(
+                self.config_entry,
+                data={**self.config_entry.data, CONF_LAST_SSID: report.ssid},
+            )
+        self.async_set_updated_data(data)
+        self._async_fire(
+            EVENT_PROVISIONING_SUCCEEDED if report.success else EVENT_PROVISIONING_FAILED,
+            {"ssid": report.ssid, "outcome": report.outcome.value},
+        )
+        # The status changed on the device: read it again in the background.
+        await self.async_request_refresh()
+        return report
+
+    async def async_send_custom_data(
+        self, data: bytes, *, wait_reply: bool, timeout: float
+    ) -> bytes | None:
+        """Send custom data; optionally wait for the reply and return it."""
+        async with self._session() as device:
+            if wait_reply:
+                return await device.async_send_and_wait_custom_data(data, timeout)
+            await device.async_send_custom_data(data)
+        return None
+
+    async def async_disconnect_wifi(self) -> None:
+        """Ask the device to leave its network."""
+        async with self._session() as device:
+            await device.async_disconnect_wifi()
+        await self.async_request_refresh()
+
+    # -------------------------------------------------------------- events
+
+    @callback
+    def async_add_event_listener(self, listener: EventListener) -> CALLBACK_TYPE:
+        """Listen to custom data and provisioning outcomes."""
+        self._event_listeners.append(listener)
+        return lambda: self._event_listeners.remove(listener)
+
+    @callback
+    def _async_fire(self, event_type: str, attributes: dict[str, Any]) -> None:
+        for listener in list(self._event_listeners):
+            listener(event_type, attributes)
+
+    @callback
+    def _async_custom_data(self, data: bytes) -> None:
+        try:
+            text: str | None = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        self._async_fire(EVENT_CUSTOM_DATA, {"data_hex": data.hex(), "data_text": text})

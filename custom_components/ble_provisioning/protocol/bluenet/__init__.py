@@ -1,0 +1,32 @@
+"""Client for the Bluenet daemon (Senic hub BLE Wi-Fi provisioning). No Home Assistant imports."""
+
+from __future__ import annotations
+
+from .const import SERVICE_UUID, BluenetState
+from .errors import (
+    BluenetConnectionError,
+    BluenetDecodeError,
+    BluenetError,
+    BluenetTimeoutError,
+    InvalidCredentialsError,
+    NotBluenetDeviceError,
+    ValueTooLongError,
+)
+from .models import BluenetOutcome, ConnectionState, DeviceInfo, ProvisionResult, ReadValue
+
+__all__ = [
+    "SERVICE_UUID",
+    "BluenetConnectionError",
+    "BluenetDecodeError",
+    "BluenetError",
+    "BluenetOutcome",
+    "BluenetState",
+    "BluenetTimeoutError",
+    "ConnectionState",
+    "DeviceInfo",
+    "InvalidCredentialsError",
+    "NotBluenetDeviceError",
+    "ProvisionResult",
+    "ReadValue",
+    "ValueTooLongError",
+]

@@ -1,0 +1,58 @@
+"""Constants of the Bluenet GATT profile (Senic ``bluenet`` daemon)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Final
+
+
+def _uuid(short: int) -> str:
+    return f"fbe5{short:04x}-b3e6-4f68-b6da-410c0bba1a78"
+
+
+#: Primary service, advertised as the only 128-bit service UUID (no local name).
+SERVICE_UUID: Final = _uuid(0x1523)
+#: Available networks: notify only, one UTF-8 SSID per notification.
+AVAILABLE_NETWORKS_UUID: Final = _uuid(0x1524)
+#: Connection state: read + notify; byte 0 = :class:`BluenetState`, then the SSID (UTF-8).
+CONNECTION_STATE_UUID: Final = _uuid(0x1525)
+#: Host name (in production an API URL): read + notify, UTF-8.
+HOSTNAME_UUID: Final = _uuid(0x1526)
+#: Version of the service: read, always ``"1.0"`` on real daemons.
+VERSION_UUID: Final = _uuid(0x1527)
+#: SSID to join: write with response, strict UTF-8.
+SSID_UUID: Final = _uuid(0x1528)
+#: Credentials (Wi-Fi password): write with response, strict UTF-8; writing it starts the join.
+CREDENTIALS_UUID: Final = _uuid(0x1529)
+
+#: Every characteristic the client relies on.
+REQUIRED_CHARACTERISTICS: Final = (
+    AVAILABLE_NETWORKS_UUID,
+    CONNECTION_STATE_UUID,
+    HOSTNAME_UUID,
+    VERSION_UUID,
+    SSID_UUID,
+    CREDENTIALS_UUID,
+)
+
+#: ATT header size: a notification or a single read/write carries at most ``mtu - 3`` bytes.
+ATT_HEADER_SIZE: Final = 3
+#: Default ATT MTU when nothing was negotiated.
+DEFAULT_MTU: Final = 23
+
+#: Longest SSID in bytes (IEEE 802.11).
+MAX_SSID_BYTES: Final = 32
+#: Shortest and longest WPA passphrase in characters.
+MIN_PASSPHRASE_CHARS: Final = 8
+MAX_PASSPHRASE_CHARS: Final = 63
+#: A raw PSK is exactly 64 hexadecimal digits.
+RAW_PSK_HEX_DIGITS: Final = 64
+
+
+class BluenetState(IntEnum):
+    """Byte 0 of the connection state characteristic."""
+
+    DOWN = 0
+    DISCONNECTED = 1
+    CONNECTING = 2
+    CONNECTED = 3

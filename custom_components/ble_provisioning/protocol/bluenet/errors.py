@@ -1,0 +1,48 @@
+"""Errors raised by the Bluenet client.
+
+All of them derive from :class:`BluenetError` and from the matching shared error of
+:mod:`..errors`, so callers may catch either family. Messages never contain a password.
+"""
+
+from __future__ import annotations
+
+from ..errors import (
+    InvalidInputError,
+    MissingServiceError,
+    ProtocolDecodeError,
+    ProvisioningConnectionError,
+    ProvisioningError,
+    ProvisioningTimeoutError,
+)
+
+
+class BluenetError(ProvisioningError):
+    """Base class of every Bluenet error."""
+
+
+class NotBluenetDeviceError(BluenetError, MissingServiceError):
+    """The device does not expose the Bluenet service or one of its characteristics."""
+
+
+class BluenetConnectionError(BluenetError, ProvisioningConnectionError):
+    """The connection to the daemon could not be made or was lost."""
+
+
+class BluenetTimeoutError(BluenetError, ProvisioningTimeoutError):
+    """The daemon did not answer within the allowed time."""
+
+
+class BluenetDecodeError(BluenetError, ProtocolDecodeError):
+    """The daemon sent bytes that do not follow the profile (empty state, bad UTF-8, ...)."""
+
+
+class InvalidCredentialsError(BluenetError, InvalidInputError):
+    """The SSID or the password is invalid; nothing was written to the daemon."""
+
+
+class ValueTooLongError(BluenetError, InvalidInputError):
+    """A value does not fit in one ATT write (``mtu - 3``); nothing was written.
+
+    The daemon ignores the offset of long (prepared) writes, so a value that needs more than one
+    ATT packet would be stored corrupted. Negotiate a larger MTU, or use a shorter value.
+    """

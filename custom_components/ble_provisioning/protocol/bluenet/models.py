@@ -1,0 +1,76 @@
+"""Immutable values returned by the Bluenet client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .const import BluenetState
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionState:
+    """Decoded connection state: the daemon's state and the SSID of its ``bluenet`` profile.
+
+    ``ssid`` is ``None`` when the payload carries no SSID (always so for ``DISCONNECTED``).
+    """
+
+    state: BluenetState
+    ssid: str | None = None
+
+    @property
+    def is_connected(self) -> bool:
+        """Return True when the daemon reports CONNECTED."""
+        return self.state is BluenetState.CONNECTED
+
+
+@dataclass(frozen=True, slots=True)
+class ReadValue:
+    """A UTF-8 value read from the daemon.
+
+    ``truncated`` is True when the value filled a whole ATT packet (``mtu - 3`` bytes): the daemon
+    ignores read offsets, so anything beyond cannot be read and the value may be cut.
+    """
+
+    value: str
+    truncated: bool
+
+    def __iter__(self) -> Iterator[str | bool]:
+        """Allow ``value, truncated = await client.read_hostname()``."""
+        return iter((self.value, self.truncated))
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """What a daemon tells about itself."""
+
+    version: str
+    hostname: str
+    hostname_truncated: bool = False
+
+
+class BluenetOutcome(StrEnum):
+    """How a provisioning attempt ended (see :meth:`BluenetClient.provision`)."""
+
+    CONNECTED = "connected"
+    WRONG_PASSWORD = "wrong_password"
+    NO_INTERNET = "no_internet"
+    OTHER_UPLINK = "other_uplink"
+    TIMEOUT = "timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionResult:
+    """Result of :meth:`BluenetClient.provision`. Never holds the password."""
+
+    outcome: BluenetOutcome
+    ssid: str
+    hostname: str | None = None
+    states_seen: tuple[ConnectionState, ...] = ()
+    hostname_truncated: bool = False
+
+    @property
+    def success(self) -> bool:
+        """Return True only for a verified join of the requested SSID."""
+        return self.outcome is BluenetOutcome.CONNECTED

@@ -1,0 +1,257 @@
+"""One BLE GATT connection, shared by the BluFi and Bluenet clients.
+
+:class:`GattLink` connects with ``bleak-retry-connector``, checks that the device exposes the
+characteristics a protocol needs, and turns every bleak failure into a
+:class:`~.errors.ProvisioningError`. It also offers :meth:`GattLink.wait`, which waits for a
+future but gives up at once when the link drops, so a client never sits out a whole timeout
+after the device went away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+import contextlib
+import logging
+from typing import Any, TypeVar
+
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.device import BLEDevice
+from bleak.exc import BleakError
+from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
+
+from .errors import (
+    MissingServiceError,
+    ProvisioningConnectionError,
+    ProvisioningError,
+    ProvisioningTimeoutError,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+DEFAULT_MTU = 23
+"""ATT_MTU before any exchange; what a client must assume when the MTU is unknown."""
+
+ATT_HEADER = 3
+"""Bytes of an ATT write or notification PDU that are not value."""
+
+NotifyCallback = Callable[[bytes], None]
+
+_TRANSPORT_ERRORS = (BleakError, EOFError, BrokenPipeError, ConnectionError, OSError)
+
+
+class GattLink:
+    """A BLE connection to one device, with typed errors and disconnect-aware waits."""
+
+    def __init__(
+        self,
+        ble_device: BLEDevice,
+        *,
+        service_uuid: str,
+        characteristics: Iterable[str],
+        ble_device_callback: Callable[[], BLEDevice] | None = None,
+        backend: type[BaseBleakClient] | None = None,
+        max_attempts: int = 3,
+        timeout: float = 10.0,
+        on_disconnect: Callable[[], None] | None = None,
+    ) -> None:
+        """Describe the connection; nothing happens on the radio until :meth:`connect`."""
+        self._ble_device = ble_device
+        self._service_uuid = service_uuid.lower()
+        self._characteristics = tuple(uuid.lower() for uuid in characteristics)
+        self._ble_device_callback = ble_device_callback
+        self._backend = backend
+        self._max_attempts = max_attempts
+        self._timeout = timeout
+        self._on_disconnect = on_disconnect
+        self._client: BleakClientWithServiceCache | None = None
+        self._chars: dict[str, BleakGATTCharacteristic] = {}
+        self._lost: asyncio.Future[None] | None = None
+        self._closing = False
+
+    @property
+    def address(self) -> str:
+        """Bluetooth address of the device."""
+        return self._ble_device.address
+
+    @property
+    def name(self) -> str:
+        """Name used in log lines: the advertised name, or the address."""
+        return self._ble_device.name or self._ble_device.address
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether the link is up."""
+        return self._client is not None and self._client.is_connected
+
+    @property
+    def mtu(self) -> int:
+        """The negotiated ATT_MTU (23 when unknown)."""
+        if self._client is None:
+            return DEFAULT_MTU
+        try:
+            mtu = int(self._client.mtu_size)
+        except (BleakError, AttributeError, TypeError, ValueError):
+            return DEFAULT_MTU
+        return max(mtu, DEFAULT_MTU)
+
+    @property
+    def max_value_length(self) -> int:
+        """Largest value that fits in one ATT write or notification (ATT_MTU - 3)."""
+        return self.mtu - ATT_HEADER
+
+    async def connect(self) -> None:
+        """Connect, discover services and check the characteristics exist."""
+        if self.is_connected:
+            return
+        loop = asyncio.get_running_loop()
+        self._lost = loop.create_future()
+        self._closing = False
+        kwargs: dict[str, Any] = {}
+        if self._backend is not None:
+            kwargs["backend"] = self._backend
+        _LOGGER.debug("%s: connecting", self.name)
+        try:
+            async with asyncio.timeout(self._timeout * self._max_attempts + self._timeout):
+                client = await establish_connection(
+                    BleakClientWithServiceCache,
+                    self._ble_device,
+                    self.name,
+                    disconnected_callback=self._handle_disconnect,
+                    max_attempts=self._max_attempts,
+                    ble_device_callback=self._ble_device_callback,
+                    **kwargs,
+                )
+        except TimeoutError as err:
+            raise ProvisioningTimeoutError(f"{self.name}: timed out while connecting") from err
+        except _TRANSPORT_ERRORS as err:
+            raise ProvisioningConnectionError(f"{self.name}: cannot connect: {err}") from err
+        self._client = client
+        try:
+            self._chars = self._resolve_characteristics(client)
+        except MissingServiceError:
+            with contextlib.suppress(*_TRANSPORT_ERRORS):
+                await client.clear_cache()
+            await self.disconnect()
+            raise
+        _LOGGER.debug("%s: connected, ATT MTU %s", self.name, self.mtu)
+
+    def _resolve_characteristics(
+        self, client: BleakClientWithServiceCache
+    ) -> dict[str, BleakGATTCharacteristic]:
+        service = client.services.get_service(self._service_uuid)
+        if service is None:
+            raise MissingServiceError(
+                f"{self.name}: service {self._service_uuid} not found on the device"
+            )
+        found: dict[str, BleakGATTCharacteristic] = {}
+        for uuid in self._characteristics:
+            char = service.get_characteristic(uuid)
+            if char is None:
+                raise MissingServiceError(f"{self.name}: characteristic {uuid} not found")
+            found[uuid] = char
+        return found
+
+    def _handle_disconnect(self, _client: Any) -> None:
+        if self._lost is not None and not self._lost.done():
+            self._lost.set_result(None)
+        if not self._closing:
+            _LOGGER.debug("%s: link dropped", self.name)
+        if self._on_disconnect is not None:
+            self._on_disconnect()
+
+    async def disconnect(self) -> None:
+        """Close the link; safe to call at any time, never raises."""
+        client, self._client = self._client, None
+        self._chars = {}
+        if client is None:
+            return
+        self._closing = True
+        with contextlib.suppress(*_TRANSPORT_ERRORS, TimeoutError):
+            async with asyncio.timeout(self._timeout):
+                await client.disconnect()
+        if self._lost is not None and not self._lost.done():
+            self._lost.set_result(None)
+        _LOGGER.debug("%s: disconnected", self.name)
+
+    def _char(self, uuid: str) -> BleakGATTCharacteristic:
+        client = self._client
+        if client is None or not client.is_connected:
+            raise ProvisioningConnectionError(f"{self.name}: not connected")
+        try:
+            return self._chars[uuid.lower()]
+        except KeyError:
+            raise MissingServiceError(f"{self.name}: characteristic {uuid} not known") from None
+
+    async def write(self, uuid: str, data: bytes, *, response: bool = True) -> None:
+        """Write one value (one ATT write) to a characteristic."""
+        char = self._char(uuid)
+        assert self._client is not None
+        await self._guard(
+            self._client.write_gatt_char(char, data, response=response), f"write to {uuid}"
+        )
+
+    async def read(self, uuid: str) -> bytes:
+        """Read a characteristic's value."""
+        char = self._char(uuid)
+        assert self._client is not None
+        value = await self._guard(self._client.read_gatt_char(char), f"read of {uuid}")
+        return bytes(value)
+
+    async def start_notify(self, uuid: str, callback: NotifyCallback) -> None:
+        """Subscribe to a characteristic; ``callback`` gets each value as bytes."""
+        char = self._char(uuid)
+        assert self._client is not None
+
+        def _on_value(_sender: Any, data: bytearray) -> None:
+            callback(bytes(data))
+
+        await self._guard(self._client.start_notify(char, _on_value), f"subscribe to {uuid}")
+
+    async def stop_notify(self, uuid: str) -> None:
+        """Unsubscribe from a characteristic."""
+        char = self._char(uuid)
+        assert self._client is not None
+        await self._guard(self._client.stop_notify(char), f"unsubscribe from {uuid}")
+
+    async def _guard(self, operation: Awaitable[_T], what: str) -> _T:
+        """Run one GATT operation with the link's timeout and typed errors."""
+        return await self.wait(operation, self._timeout, what)
+
+    async def wait(self, operation: Awaitable[_T], timeout: float, what: str) -> _T:
+        """Await ``operation``; fail fast if the link drops, and after ``timeout`` seconds.
+
+        Raises :class:`ProvisioningConnectionError` when the link drops first and
+        :class:`ProvisioningTimeoutError` on timeout. A :class:`ProvisioningError` raised by the
+        operation itself passes through unchanged.
+        """
+        task: asyncio.Future[_T] = asyncio.ensure_future(operation)
+        lost = self._lost
+        waiters: set[asyncio.Future[Any]] = {task}
+        if lost is not None:
+            waiters.add(lost)
+        try:
+            done, _ = await asyncio.wait(
+                waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if task in done:
+            try:
+                return task.result()
+            except ProvisioningError:
+                raise
+            except TimeoutError as err:
+                raise ProvisioningTimeoutError(f"{self.name}: {what} timed out") from err
+            except _TRANSPORT_ERRORS as err:
+                raise ProvisioningConnectionError(f"{self.name}: {what} failed: {err}") from err
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        if lost is not None and lost in done:
+            raise ProvisioningConnectionError(f"{self.name}: connection lost during {what}")
+        raise ProvisioningTimeoutError(f"{self.name}: no answer to {what} within {timeout:g} s")
