@@ -21,6 +21,7 @@ from homeassistant.util import dt as dt_util
 
 from . import const
 from .const import (
+    CONF_ALLOW_UNENCRYPTED,
     CONF_HOSTNAME,
     CONF_LAST_SSID,
     CONF_PROTOCOL,
@@ -88,6 +89,7 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
             update_interval=timedelta(seconds=interval),
             always_update=False,
         )
+        self.options: dict[str, Any] = dict(entry.options)
         self.address: str = entry.data[CONF_ADDRESS]
         self.device: ProvisioningDevice = create_device(
             hass, self.address, Protocol(entry.data[CONF_PROTOCOL])
@@ -98,6 +100,11 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         self._event_listeners: list[EventListener] = []
         self._suspended = 0
         self.data = CoordinatorData(hostname=entry.data.get(CONF_HOSTNAME))
+
+    @property
+    def allow_unencrypted(self) -> bool:
+        """Whether the user allowed sending BluFi credentials without negotiated security."""
+        return bool(self.options.get(CONF_ALLOW_UNENCRYPTED, False))
 
     # -------------------------------------------------------------- lifecycle
 
@@ -185,28 +192,25 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
             finally:
                 self._schedule_idle_disconnect()
 
-    @callback
-    def async_suspend_nowait(self) -> CALLBACK_TYPE:
-        """Suspend until the returned callback is called (for flows that span several steps)."""
+    async def async_suspend(self) -> CALLBACK_TYPE:
+        """Release the device and stop touching it until the returned callback is called.
+
+        A reconfigure flow uses this so the coordinator does not compete for the connection.
+        """
         self._suspended += 1
-        self._cancel_idle_timer()
-        self.config_entry.async_create_background_task(
-            self.hass, self._async_release(), f"{DOMAIN} release {self.address}"
-        )
-        released = False
+        async with self._lock:
+            self._cancel_idle_timer()
+            await self.device.async_disconnect()
+        resumed = False
 
         @callback
         def _resume() -> None:
-            nonlocal released
-            if not released:
-                released = True
+            nonlocal resumed
+            if not resumed:
+                resumed = True
                 self._suspended -= 1
 
         return _resume
-
-    async def _async_release(self) -> None:
-        async with self._lock:
-            await self.device.async_disconnect()
 
     # -------------------------------------------------------------- data
 

@@ -15,14 +15,13 @@ import logging
 from typing import ClassVar
 
 from bleak.backends.device import BLEDevice
-
 from homeassistant.components import bluetooth
 from homeassistant.core import HomeAssistant, callback
 
+from . import const
 from .const import (
     BLUENET_SERVICE_UUID,
     BLUFI_SERVICE_UUID,
-    CONNECT_TIMEOUT,
     Protocol,
     SoftApAuth,
     WifiMode,
@@ -325,7 +324,7 @@ class BlufiDevice(ProvisioningDevice):
         self._client = AsyncBlufiClient(
             ble_device,
             ble_device_callback=self._ble_device_callback(ble_device),
-            timeout=CONNECT_TIMEOUT,
+            timeout=const.CONNECT_TIMEOUT,
         )
         self._client.register_custom_data_callback(self._on_custom_data)
         await self._client.connect()
@@ -350,7 +349,9 @@ class BlufiDevice(ProvisioningDevice):
             version = await client.get_version()
             try:
                 security = await client.negotiate_security()
-            except BlufiSecurityError as err:
+            except ProvisioningConnectionError:
+                raise
+            except ProvisioningError as err:
                 # Identification still succeeds: credentials will be refused later unless the
                 # user explicitly allows sending them unencrypted.
                 _LOGGER.debug("%s: security negotiation failed: %s", self.address, err)
@@ -475,7 +476,7 @@ class BluenetDevice(ProvisioningDevice):
         self._client = BluenetClient(
             ble_device,
             ble_device_callback=self._ble_device_callback(ble_device),
-            timeout=CONNECT_TIMEOUT,
+            timeout=const.CONNECT_TIMEOUT,
         )
         await self._client.connect()
 

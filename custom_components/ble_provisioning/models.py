@@ -141,6 +141,40 @@ class ProvisionReport:
         return self.outcome is ProvisionOutcome.CONNECTED
 
 
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def validate_ssid(ssid: str) -> str | None:
+    """Return an error key when ``ssid`` is not 1-32 bytes of UTF-8."""
+    if not 1 <= len(ssid.encode("utf-8")) <= 32:
+        return "invalid_ssid"
+    return None
+
+
+def validate_password(password: str) -> str | None:
+    """Return an error key unless ``password`` is empty, 8-63 characters or 64 hex digits."""
+    if not password:
+        return None
+    if len(password) == 64 and set(password) <= _HEX_DIGITS:
+        return None
+    if 8 <= len(password) <= 63 and len(password.encode("utf-8")) <= 63:
+        return None
+    return "invalid_password"
+
+
+def validate_credentials(ssid: str, password: str) -> str | None:
+    """Return the first error key of the SSID or the password, if any."""
+    return validate_ssid(ssid) or validate_password(password)
+
+
+def validate_bssid(bssid: str) -> str | None:
+    """Return an error key unless ``bssid`` is six hex octets (``:``/``-`` separated or not)."""
+    digits = bssid.replace(":", "").replace("-", "")
+    if len(digits) != 12 or not set(digits) <= _HEX_DIGITS:
+        return "invalid_bssid"
+    return None
+
+
 class DeviceError(Exception):
     """A device operation failed; ``translation_key`` names the translated message."""
 

@@ -19,6 +19,7 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
+import bleak_retry_connector
 from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
 
 from .errors import (
@@ -117,7 +118,10 @@ class GattLink:
         try:
             async with asyncio.timeout(self._timeout * self._max_attempts + self._timeout):
                 client = await establish_connection(
-                    BleakClientWithServiceCache,
+                    # Looked up at call time: Home Assistant's bluetooth integration replaces
+                    # this class with habluetooth's wrapper (which routes the connection through
+                    # the adapter or proxy that saw the device) after this module is imported.
+                    bleak_retry_connector.BleakClientWithServiceCache,
                     self._ble_device,
                     self.name,
                     disconnected_callback=self._handle_disconnect,

@@ -10,8 +10,11 @@ The daemon only reports NetworkManager's *global* state (1 disconnected, 2 conne
 changes. After the Credentials write the client collects state notifications and reads the state
 once, then decides with :class:`OutcomeTracker`:
 
-* ``3`` carrying the SSID just sent, after a ``2`` was seen → ``CONNECTED`` (the host name is then
-  read and returned).
+* ``3`` carrying the SSID just sent, after a ``2`` was seen → ``CONNECTED``; the host name is
+  then read and returned. If it is empty the outcome becomes ``OTHER_UPLINK``: the daemon
+  replaces ``%IP`` with the Wi-Fi interface's IPv4 address when it turns CONNECTED, so an empty
+  value means Wi-Fi has no address and the connectivity comes from elsewhere (an IPv6-only Wi-Fi
+  would look the same).
 * ``3`` carrying another SSID or none (notified) → ``OTHER_UPLINK``: another interface gives the
   device connectivity and the Wi-Fi join is unverified.
 * ``3`` without any ``2`` before it (a notification with the sent SSID, or the one state read) is
@@ -86,6 +89,10 @@ _LOGGER = logging.getLogger(__name__)
 #: A notification gap longer than the daemon's 3 s pause plus one 300 ms interval (with margin)
 #: means the network stream stopped.
 DEFAULT_SCAN_STALL_TIMEOUT = 4.5
+#: The daemon's network timer chain notices an unsubscribe only at its next 300 ms tick; a new
+#: subscription before that leaves two chains running (duplicate, interleaved SSIDs). The client
+#: keeps this gap between an unsubscribe and the next subscribe.
+NETWORK_RESTART_GAP = 0.4
 #: Default for how long state 2 (or an unverified 3) may last before it is an outcome.
 DEFAULT_CONNECTING_TIMEOUT = 20.0
 
@@ -220,6 +227,7 @@ class BluenetClient:
         self._state_listeners: list[Callable[[ConnectionState], None]] = []
         self._last_state: ConnectionState | None = None
         self._hostname: ReadValue | None = None
+        self._networks_stopped_at: float | None = None
 
     # ------------------------------------------------------------------ connection
 
@@ -271,6 +279,9 @@ class BluenetClient:
 
     def _on_link_lost(self) -> None:
         _LOGGER.debug("%s: Bluenet link lost", self._link.name)
+        # The daemon stops every notification on a remote disconnect.
+        with contextlib.suppress(RuntimeError):
+            self._networks_stopped_at = asyncio.get_running_loop().time()
 
     @contextlib.asynccontextmanager
     async def _guarded(self, what: str) -> AsyncIterator[None]:
@@ -405,7 +416,7 @@ class BluenetClient:
         found: list[str] = []
         round_seen: set[str] = set()
         resubscribed = False
-        await self._link.start_notify(AVAILABLE_NETWORKS_UUID, queue.put_nowait)
+        await self._start_network_stream(queue.put_nowait)
         try:
             while True:
                 remaining = deadline - loop.time()
@@ -425,8 +436,8 @@ class BluenetClient:
                     _LOGGER.debug("%s: network list stalled, re-subscribing", self._link.name)
                     resubscribed = True
                     round_seen.clear()
-                    await self._link.stop_notify(AVAILABLE_NETWORKS_UUID)
-                    await self._link.start_notify(AVAILABLE_NETWORKS_UUID, queue.put_nowait)
+                    await self._stop_network_stream()
+                    await self._start_network_stream(queue.put_nowait)
                     continue
                 try:
                     ssid = decode_network(data)
@@ -443,8 +454,24 @@ class BluenetClient:
         finally:
             if self._link.is_connected:
                 with contextlib.suppress(ProvisioningError):
-                    await self._link.stop_notify(AVAILABLE_NETWORKS_UUID)
+                    await self._stop_network_stream()
         return found
+
+    async def _start_network_stream(self, callback: Callable[[bytes], None]) -> None:
+        """Subscribe to the network list, keeping :data:`NETWORK_RESTART_GAP` after a stop."""
+        if self._networks_stopped_at is not None:
+            gap = (
+                self._networks_stopped_at + NETWORK_RESTART_GAP - asyncio.get_running_loop().time()
+            )
+            if gap > 0:
+                await self._link.wait(asyncio.sleep(gap), gap + self._timeout, "restart gap")
+        await self._link.start_notify(AVAILABLE_NETWORKS_UUID, callback)
+
+    async def _stop_network_stream(self) -> None:
+        try:
+            await self._link.stop_notify(AVAILABLE_NETWORKS_UUID)
+        finally:
+            self._networks_stopped_at = asyncio.get_running_loop().time()
 
     # ------------------------------------------------------------------ provisioning
 
@@ -545,6 +572,11 @@ class BluenetClient:
                 )
             else:
                 self._hostname = hostname
+                if not hostname.value:
+                    # The daemon fills %IP from the Wi-Fi interface only, at the transition to
+                    # CONNECTED: an empty host name means Wi-Fi has no address and the
+                    # connectivity comes from another uplink.
+                    outcome = BluenetOutcome.OTHER_UPLINK
         _LOGGER.debug("%s: provisioning %r ended: %s", self._link.name, ssid, outcome.value)
         return ProvisionResult(
             outcome=outcome,

@@ -97,6 +97,14 @@ def _is(frame_type: FrameType, subtype: int) -> Callable[[Message], bool]:
     return lambda msg: msg.frame_type == frame_type and msg.subtype == subtype
 
 
+def _is_ack(seq: int) -> Callable[[Message], bool]:
+    return (
+        lambda msg: msg.frame_type == FrameType.CTRL
+        and msg.subtype == ControlSubtype.ACK
+        and msg.payload[:1] == bytes((seq,))
+    )
+
+
 def _to_bytes(value: str | bytes, what: str) -> bytes:
     if isinstance(value, str):
         return value.encode("utf-8")
@@ -173,14 +181,23 @@ class AsyncBlufiClient:
         backend: type[BaseBleakClient] | None = None,
         timeout: float = 10.0,
         ack_timeout: float = 5.0,
+        service_uuid: str = SERVICE_UUID,
+        write_uuid: str = WRITE_CHAR_UUID,
+        notify_uuid: str = NOTIFY_CHAR_UUID,
     ) -> None:
-        """Describe the client; nothing happens on the radio until :meth:`connect`."""
+        """Describe the client; nothing happens on the radio until :meth:`connect`.
+
+        The UUIDs default to the BluFi profile (0xFFFF / 0xFF01 / 0xFF02).
+        """
         self._timeout = timeout
         self._ack_timeout = ack_timeout
+        self._write_uuid = write_uuid
+        self._notify_uuid = notify_uuid
+        self._notifying = False
         self._link = GattLink(
             ble_device,
-            service_uuid=SERVICE_UUID,
-            characteristics=(WRITE_CHAR_UUID, NOTIFY_CHAR_UUID),
+            service_uuid=service_uuid,
+            characteristics=(write_uuid, notify_uuid),
             ble_device_callback=ble_device_callback,
             backend=backend,
             timeout=timeout,
@@ -250,10 +267,20 @@ class AsyncBlufiClient:
             raise NotBlufiDeviceError(str(err)) from err
         self._lost_event.clear()
         try:
-            await self._link.start_notify(NOTIFY_CHAR_UUID, self._on_notify)
+            await self.set_notify(enabled=True)
         except BaseException:
             await self._link.disconnect()
             raise
+
+    async def set_notify(self, *, enabled: bool) -> None:
+        """Subscribe to (or unsubscribe from) FF02; :meth:`connect` subscribes."""
+        if enabled == self._notifying:
+            return
+        if enabled:
+            await self._link.start_notify(self._notify_uuid, self._on_notify)
+        else:
+            await self._link.stop_notify(self._notify_uuid)
+        self._notifying = enabled
 
     async def disconnect(self) -> None:
         """Close the link (never raises)."""
@@ -269,6 +296,7 @@ class AsyncBlufiClient:
         self._security = BlufiSecurity.NONE
         self._pending_error = None
         self._custom_data.clear()
+        self._notifying = False
         self.writes = 0
 
     def _on_link_lost(self) -> None:
@@ -283,7 +311,7 @@ class AsyncBlufiClient:
         return lambda: self._custom_callbacks.remove(cb) if cb in self._custom_callbacks else None
 
     def register_status_callback(self, cb: Callable[[WifiStatus], None]) -> Callable[[], None]:
-        """Call ``cb`` with every Wi-Fi report (solicited or not); returns an unregister function."""
+        """Call ``cb`` with every Wi-Fi report (solicited or not); returns an unregisterer."""
         self._status_callbacks.append(cb)
         return lambda: self._status_callbacks.remove(cb) if cb in self._status_callbacks else None
 
@@ -395,6 +423,7 @@ class AsyncBlufiClient:
         ack: bool = False,
     ) -> None:
         """Send one message, fragmented to the MTU; with ``ack`` wait for each fragment's ACK."""
+        self._raise_pending()
         if not self.is_connected:
             raise ProvisioningConnectionError(f"{self.name}: not connected")
         secured = self._security != BlufiSecurity.NONE and self._cipher is not None
@@ -417,15 +446,7 @@ class AsyncBlufiClient:
                 fc |= FrameControl.REQ_ACK
             seq = self._tx_seq.next()
             raw = encode_frame(Frame(frame_type, subtype, fc, seq, chunk), self._cipher)
-            waiter = (
-                self._expect(
-                    lambda m, s=seq: m.frame_type == FrameType.CTRL
-                    and m.subtype == ControlSubtype.ACK
-                    and m.payload[:1] == bytes((s,))
-                )
-                if ack
-                else None
-            )
+            waiter = self._expect(_is_ack(seq)) if ack else None
             _LOGGER.debug(
                 "%s: -> %s seq=%d len=%d fc=0x%02x%s",
                 self.name,
@@ -436,7 +457,7 @@ class AsyncBlufiClient:
                 " (secret payload)" if secret else "",
             )
             try:
-                await self._link.write(WRITE_CHAR_UUID, raw, response=True)
+                await self._link.write(self._write_uuid, raw, response=True)
             except BaseException:
                 if waiter is not None and waiter in self._waiters:
                     self._waiters.remove(waiter)
@@ -467,21 +488,14 @@ class AsyncBlufiClient:
     async def _operation(self) -> AsyncIterator[None]:
         """Serialise requests; on failure close the link (the session cannot be resynced)."""
         async with self._op_lock:
-            self._raise_pending_or_close()
             try:
+                self._raise_pending()
                 yield
             except InvalidInputError:
                 raise
             except (ProvisioningError, asyncio.CancelledError):
                 await self.disconnect()
                 raise
-
-    def _raise_pending_or_close(self) -> None:
-        if self._pending_error is not None:
-            # Closed by the caller's except branch via _operation's handler is not reached
-            # here, so schedule the close explicitly.
-            err, self._pending_error = self._pending_error, None
-            raise err
 
     # ------------------------------------------------------------------ public requests
 
@@ -516,8 +530,12 @@ class AsyncBlufiClient:
         len_packet, data_packet = session.neg_packets()
         waiter = self._expect(_is(FrameType.DATA, DataSubtype.NEG))
         try:
-            await self._send(FrameType.DATA, DataSubtype.NEG, len_packet, False, False)
-            await self._send(FrameType.DATA, DataSubtype.NEG, data_packet, False, False)
+            await self._send(
+                FrameType.DATA, DataSubtype.NEG, len_packet, encrypt=False, checksum=False
+            )
+            await self._send(
+                FrameType.DATA, DataSubtype.NEG, data_packet, encrypt=False, checksum=False
+            )
         except BaseException:
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
@@ -578,7 +596,7 @@ class AsyncBlufiClient:
                 return []
             return parse_wifi_list(msg.payload)
 
-    async def set_opmode(self, mode: OpMode) -> None:
+    async def set_opmode(self, mode: OpMode | int) -> None:
         """Set the Wi-Fi mode (with ACK request, waits for the ACK)."""
         mode = self._check_opmode(mode)
         async with self._operation():
@@ -728,9 +746,11 @@ class AsyncBlufiClient:
         """
         mode = self._check_opmode(mode)
         sta = mode in (OpMode.STA, OpMode.SOFTAP_STA)
-        sta_fields = self._sta_fields(ssid, password, bssid) if sta else []
-        if sta and ssid is None:
-            raise InvalidInputError("SSID required in STA mode")
+        sta_fields: list[tuple[DataSubtype, bytes]] = []
+        if sta:
+            if ssid is None:
+                raise InvalidInputError("SSID required in STA mode")
+            sta_fields = self._sta_fields(ssid, password, bssid)
         ap_fields = _validate_softap(softap) if softap is not None else []
         if mode == OpMode.SOFTAP and softap is None:
             raise InvalidInputError("SoftAP mode needs a SoftAPConfig")
@@ -801,9 +821,11 @@ class AsyncBlufiClient:
             if remaining <= 0:
                 break
             status: WifiStatus | None = None
+            self._raise_pending()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(poll_interval, remaining)):
                     status = await reports.get()
+            self._raise_pending()
             if status is None:
                 if not self.is_connected:
                     raise ProvisioningConnectionError(f"{self.name}: connection lost")

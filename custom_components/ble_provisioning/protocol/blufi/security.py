@@ -41,6 +41,27 @@ V1_PRIVATE_BITS = 1024
 V2_PRIVATE_BITS = 512
 
 
+#: Exponent bits per ``pow()`` call in :func:`modexp`. CPython's big-int ``pow()`` holds the
+#: GIL for the whole call, so a 3072-bit exponentiation in an executor thread would still
+#: freeze the event loop for ~100 ms; in 32-bit steps the GIL is released between calls.
+MODEXP_CHUNK_BITS = 32
+
+
+def modexp(base: int, exponent: int, modulus: int, chunk_bits: int = MODEXP_CHUNK_BITS) -> int:
+    """``pow(base, exponent, modulus)`` in small steps (left to right, ``chunk_bits`` at a time)."""
+    if exponent < 0:
+        raise BlufiSecurityError("negative exponent")
+    mask = (1 << chunk_bits) - 1
+    shift = ((exponent.bit_length() + chunk_bits - 1) // chunk_bits) * chunk_bits
+    step = 1 << chunk_bits
+    result = 1
+    while shift > 0:
+        shift -= chunk_bits
+        result = pow(result, step, modulus) * pow(base, (exponent >> shift) & mask, modulus)
+        result %= modulus
+    return result % modulus
+
+
 def int_to_bytes(value: int, length: int) -> bytes:
     """Big-endian, left-zero-padded to ``length``."""
     return value.to_bytes(length, "big")
@@ -149,7 +170,7 @@ class BlufiSession:
         elif not 1 < private_key < self.p - 1:
             raise BlufiSecurityError("DH private key out of range")
         self._private = private_key
-        self.public_key = int_to_bytes(pow(DH_G, private_key, self.p), self.key_bytes)
+        self.public_key = int_to_bytes(modexp(DH_G, private_key, self.p), self.key_bytes)
         self.secret_padded: bytes | None = None
         self.key: bytes | None = None
 
@@ -177,7 +198,7 @@ class BlufiSession:
             raise BlufiSecurityError(f"peer public key has bad length {len(peer_public)}")
         y = int.from_bytes(peer_public, "big")
         check_public_key(y, self.p)
-        return int_to_bytes(pow(y, self._private, self.p), self.key_bytes)
+        return int_to_bytes(modexp(y, self._private, self.p), self.key_bytes)
 
     def derive(self, peer_public: bytes, role: Role = "phone") -> V1Cipher | V2Cipher:
         """Derive the session key from the peer's public key and return the cipher."""

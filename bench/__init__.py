@@ -1,0 +1,1 @@
+"""Test bench: Bumble radio, bleak backend, virtual proxy and device emulators."""

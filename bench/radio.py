@@ -1,0 +1,241 @@
+"""`Radio`: an in-process BLE radio (Bumble ``LocalLink``) with one central and N peripherals.
+
+Usage::
+
+    async with Radio() as radio:
+        await radio.add_peripheral(emulator)
+        async with BleakScanner(backend=radio.scanner_backend) as scanner: ...
+        client = BleakClient(ble_device, backend=radio.client_backend)
+
+No Home Assistant import here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+import logging
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from bumble.controller import Controller
+from bumble.device import Advertisement, Device
+from bumble.hci import Address, OwnAddressType
+from bumble.host import Host
+from bumble.link import LocalLink
+from bumble.transport.common import AsyncPipeSink
+
+from .advertising import ParsedAdvertisement, parse_advertising_data
+
+if TYPE_CHECKING:
+    from bleak.backends.client import BaseBleakClient
+    from bleak.backends.scanner import BaseBleakScanner
+
+    from .device import EmulatedPeripheral
+
+_LOGGER = logging.getLogger(__name__)
+
+CENTRAL_ADDRESS = "C0:00:00:00:00:01"
+DEFAULT_ADVERTISING_INTERVAL_MS = 20.0
+"""Bumble advertises every 2 s by default; 20 ms (the legacy minimum) keeps discovery fast."""
+
+
+@dataclass(frozen=True, slots=True)
+class RadioAdvertisement:
+    """One advertisement received by the central, with JSON-friendly fields."""
+
+    address: str
+    address_type: str
+    """"public" or "random"."""
+    rssi: int
+    connectable: bool
+    data: ParsedAdvertisement
+    raw: bytes
+
+    @property
+    def details(self) -> dict[str, str]:
+        """JSON-serialisable device details (handed to bleak/Home Assistant)."""
+        return {"address": self.address, "address_type": self.address_type}
+
+
+AdvertisementListener = Callable[[RadioAdvertisement], None]
+
+
+@dataclass(slots=True)
+class _PeripheralSlot:
+    emulator: EmulatedPeripheral
+    controller: Controller
+    device: Device
+
+
+class Radio:
+    """Owns one Bumble ``LocalLink``, the central Bumble device and the peripherals.
+
+    ``mtu`` is the ATT_MTU the bench's bleak client requests after connecting (517 by
+    default; set 23 to test fragmentation). ``central`` is the Bumble central device.
+    """
+
+    def __init__(
+        self,
+        *,
+        mtu: int = 517,
+        advertising_interval_ms: float = DEFAULT_ADVERTISING_INTERVAL_MS,
+        central_address: str = CENTRAL_ADDRESS,
+    ) -> None:
+        """Configure the radio; the stacks start in ``__aenter__`` / ``start()``."""
+        self.mtu = mtu
+        self.advertising_interval_ms = advertising_interval_ms
+        self.link = LocalLink()  # type: ignore[no-untyped-call]  # untyped in bumble
+        self.central_controller = Controller(
+            "central", link=self.link, public_address=central_address
+        )
+        self.central = Device(
+            name="bench-central",
+            address=Address(central_address),
+            host=Host(self.central_controller, AsyncPipeSink(self.central_controller)),
+        )
+        self.connect_lock = asyncio.Lock()
+        """Bumble allows one pending LE connection at a time; clients serialise on this."""
+        self._peripherals: dict[str, _PeripheralSlot] = {}
+        self._listeners: list[AdvertisementListener] = []
+        self._started = False
+        self._client_backend: type[BaseBleakClient] | None = None
+        self._scanner_backend: type[BaseBleakScanner] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Power the central on and start scanning."""
+        if self._started:
+            return
+        await self.central.power_on()
+        self.central.on("advertisement", self._on_advertisement)
+        await self.central.start_scanning(filter_duplicates=False)
+        self._started = True
+
+    async def stop(self) -> None:
+        """Disconnect everything, stop advertising/scanning, power every stack off."""
+        if not self._started:
+            return
+        self._started = False
+        for emulator in [slot.emulator for slot in self._peripherals.values()]:
+            await self.remove_peripheral(emulator)
+        for connection in list(self.central.connections.values()):
+            try:
+                await connection.disconnect()
+            except Exception:  # noqa: BLE001 - best effort at teardown
+                _LOGGER.debug("disconnect at teardown failed", exc_info=True)
+        if self.central.scanning:
+            await self.central.stop_scanning()
+        self.central.remove_listener("advertisement", self._on_advertisement)
+        await self.central.power_off()
+        self._listeners.clear()
+
+    async def __aenter__(self) -> Self:
+        """Start the radio."""
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the radio."""
+        await self.stop()
+
+    # ------------------------------------------------------------------ peripherals
+    async def add_peripheral(self, emulator: EmulatedPeripheral) -> None:
+        """Power ``emulator`` on, on its own controller, and start advertising."""
+        if emulator.address in self._peripherals:
+            msg = f"{emulator.address} is already on the radio"
+            raise ValueError(msg)
+        controller = Controller(
+            f"periph-{emulator.address}", link=self.link, public_address=emulator.address
+        )
+        device = Device(
+            name=emulator.name or "",
+            # Random (static) device address: what Bumble's advertising sets use end to end.
+            address=Address(emulator.address, Address.RANDOM_DEVICE_ADDRESS),
+            host=Host(controller, AsyncPipeSink(controller)),
+        )
+        emulator._attach(device)
+        await device.power_on()
+        await device.start_advertising(
+            own_address_type=OwnAddressType.RANDOM,
+            auto_restart=True,
+            advertising_data=emulator.advertising_data,
+            advertising_interval_min=self.advertising_interval_ms,
+            advertising_interval_max=self.advertising_interval_ms,
+        )
+        self._peripherals[emulator.address] = _PeripheralSlot(emulator, controller, device)
+
+    async def remove_peripheral(self, emulator: EmulatedPeripheral) -> None:
+        """Stop advertising, drop the connections and power the emulator's stack off."""
+        slot = self._peripherals.pop(emulator.address, None)
+        if slot is None:
+            return
+        device = slot.device
+        await device.stop_advertising()
+        for connection in list(device.connections.values()):
+            try:
+                await connection.disconnect()
+            except Exception:  # noqa: BLE001 - best effort
+                _LOGGER.debug("peripheral disconnect failed", exc_info=True)
+        await device.stop_advertising()
+        await device.power_off()
+        self.link.remove_controller(slot.controller)
+        emulator.device = None
+
+    @property
+    def peripherals(self) -> list[EmulatedPeripheral]:
+        """The emulators currently on the radio."""
+        return [slot.emulator for slot in self._peripherals.values()]
+
+    # ------------------------------------------------------------------ advertisements
+    def add_advertisement_listener(self, listener: AdvertisementListener) -> Callable[[], None]:
+        """Call ``listener`` for every advertisement the central receives; return unsubscribe."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
+
+    def _on_advertisement(self, advertisement: Advertisement) -> None:
+        address: Address = advertisement.address
+        raw = bytes(advertisement.data_bytes)
+        adv = RadioAdvertisement(
+            address=address.to_string(with_type_qualifier=False),
+            address_type="public" if address.is_public else "random",
+            rssi=int(advertisement.rssi),
+            connectable=bool(advertisement.is_connectable),
+            data=parse_advertising_data(raw),
+            raw=raw,
+        )
+        for listener in list(self._listeners):
+            try:
+                listener(adv)
+            except Exception:
+                _LOGGER.exception("advertisement listener failed")
+
+    # ------------------------------------------------------------------ bleak backends
+    @property
+    def client_backend(self) -> type[BaseBleakClient]:
+        """A ``BaseBleakClient`` subclass bound to this radio (``BleakClient(backend=...)``)."""
+        if self._client_backend is None:
+            from .bleak_backend import make_client_backend  # noqa: PLC0415 - import cycle
+
+            self._client_backend = make_client_backend(self)
+        return self._client_backend
+
+    @property
+    def scanner_backend(self) -> type[BaseBleakScanner]:
+        """A ``BaseBleakScanner`` subclass bound to this radio (``BleakScanner(backend=...)``)."""
+        if self._scanner_backend is None:
+            from .bleak_backend import make_scanner_backend  # noqa: PLC0415 - import cycle
+
+            self._scanner_backend = make_scanner_backend(self)
+        return self._scanner_backend

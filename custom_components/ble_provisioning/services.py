@@ -1,0 +1,272 @@
+"""Actions: provision, scan, status, custom data, disconnect Wi-Fi."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+import voluptuous as vol
+
+from .const import (
+    CONF_BSSID,
+    CONF_MODE,
+    CONF_SSID,
+    CUSTOM_DATA_REPLY_TIMEOUT,
+    DOMAIN,
+    WifiMode,
+)
+from .coordinator import BleProvisioningConfigEntry, BleProvisioningCoordinator
+from .models import (
+    DeviceError,
+    DeviceInputError,
+    OperationNotSupportedError,
+    ProvisionRequest,
+    validate_bssid,
+    validate_credentials,
+)
+
+ATTR_DEVICE_ID = "device_id"
+ATTR_PASSWORD = "password"
+ATTR_DATA = "data"
+ATTR_ENCODING = "encoding"
+ATTR_WAIT_FOR_REPLY = "wait_for_reply"
+ATTR_TIMEOUT = "timeout"
+
+SERVICE_PROVISION_WIFI = "provision_wifi"
+SERVICE_SCAN_WIFI = "scan_wifi"
+SERVICE_GET_STATUS = "get_status"
+SERVICE_SEND_CUSTOM_DATA = "send_custom_data"
+SERVICE_DISCONNECT_WIFI = "disconnect_wifi"
+
+ENCODINGS = ("text", "hex", "base64")
+
+_DEVICE_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+
+PROVISION_SCHEMA = _DEVICE_SCHEMA.extend(
+    {
+        vol.Required(CONF_SSID): cv.string,
+        vol.Optional(ATTR_PASSWORD): cv.string,
+        vol.Optional(CONF_BSSID): cv.string,
+        vol.Optional(CONF_MODE, default=WifiMode.STA.value): vol.In(
+            [mode.value for mode in WifiMode]
+        ),
+    }
+)
+
+SEND_CUSTOM_DATA_SCHEMA = _DEVICE_SCHEMA.extend(
+    {
+        vol.Required(ATTR_DATA): cv.string,
+        vol.Optional(ATTR_ENCODING, default="text"): vol.In(ENCODINGS),
+        vol.Optional(ATTR_WAIT_FOR_REPLY, default=False): cv.boolean,
+        vol.Optional(ATTR_TIMEOUT, default=CUSTOM_DATA_REPLY_TIMEOUT): vol.All(
+            vol.Coerce(float), vol.Range(min=0.5, max=120)
+        ),
+    }
+)
+
+
+def _coordinator(call: ServiceCall) -> BleProvisioningCoordinator:
+    """Return the coordinator of the targeted device, or raise a validation error."""
+    device_id: str = call.data[ATTR_DEVICE_ID]
+    device = dr.async_get(call.hass).async_get(device_id)
+    if device is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_device",
+            translation_placeholders={"device_id": device_id},
+        )
+    entry: BleProvisioningConfigEntry | None = None
+    for entry_id in device.config_entries:
+        candidate = call.hass.config_entries.async_get_entry(entry_id)
+        if candidate is not None and candidate.domain == DOMAIN:
+            entry = candidate
+            break
+    if entry is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_device",
+            translation_placeholders={"device_id": device_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"name": entry.title},
+        )
+    return entry.runtime_data
+
+
+async def _run[T](coordinator: BleProvisioningCoordinator, operation: Awaitable[T]) -> T:
+    """Await a device operation; map its errors to translated action errors."""
+    try:
+        return await operation
+    except (DeviceInputError, OperationNotSupportedError) as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=err.translation_key,
+            translation_placeholders={"address": coordinator.address},
+        ) from err
+    except DeviceError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key=err.translation_key,
+            translation_placeholders={"address": coordinator.address},
+        ) from err
+
+
+def _invalid(key: str) -> ServiceValidationError:
+    return ServiceValidationError(translation_domain=DOMAIN, translation_key=key)
+
+
+async def _async_provision_wifi(call: ServiceCall) -> ServiceResponse:
+    coordinator = _coordinator(call)
+    ssid: str = call.data[CONF_SSID]
+    password: str = call.data.get(ATTR_PASSWORD, "")
+    bssid: str | None = call.data.get(CONF_BSSID) or None
+    mode = WifiMode(call.data[CONF_MODE])
+    capabilities = coordinator.device.capabilities
+    if (bssid or mode is not WifiMode.STA) and not capabilities.advanced_wifi:
+        raise _invalid("not_supported_operation")
+    if error := validate_credentials(ssid, password):
+        raise _invalid(error)
+    if bssid is not None and (error := validate_bssid(bssid)):
+        raise _invalid(error)
+    request = ProvisionRequest(
+        ssid=ssid,
+        password=password,
+        bssid=bssid,
+        mode=mode,
+        allow_unencrypted=coordinator.allow_unencrypted,
+    )
+    report = await _run(coordinator, coordinator.async_provision(request))
+    if not report.success:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key=f"provision_{report.outcome.value}",
+            translation_placeholders={"ssid": report.ssid},
+        )
+    return {"outcome": report.outcome.value, "ssid": report.ssid, "hostname": report.hostname}
+
+
+async def _async_scan_wifi(call: ServiceCall) -> ServiceResponse:
+    coordinator = _coordinator(call)
+    networks = await _run(coordinator, coordinator.async_scan())
+    return {
+        "networks": [
+            {"ssid": network.ssid, "rssi": network.rssi, "auth": network.auth}
+            for network in networks
+        ]
+    }
+
+
+async def _async_get_status(call: ServiceCall) -> ServiceResponse:
+    coordinator = _coordinator(call)
+    status = await _run(coordinator, coordinator.async_get_status())
+    response: dict[str, Any] = asdict(status)
+    response["state"] = status.state.value
+    response["failure_reason"] = status.failure_reason.value
+    response["mode"] = None if status.mode is None else status.mode.value
+    return response
+
+
+def _decode_payload(data: str, encoding: str) -> bytes:
+    try:
+        if encoding == "hex":
+            payload = bytes.fromhex(data.replace(":", "").replace(" ", ""))
+        elif encoding == "base64":
+            payload = base64.b64decode(data, validate=True)
+        else:
+            payload = data.encode("utf-8")
+    except (ValueError, binascii.Error) as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_custom_data",
+            translation_placeholders={"encoding": encoding},
+        ) from err
+    if not payload:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_custom_data",
+            translation_placeholders={"encoding": encoding},
+        )
+    return payload
+
+
+async def _async_send_custom_data(call: ServiceCall) -> ServiceResponse:
+    coordinator = _coordinator(call)
+    if not coordinator.device.capabilities.custom_data:
+        raise _invalid("not_supported_operation")
+    payload = _decode_payload(call.data[ATTR_DATA], call.data[ATTR_ENCODING])
+    wait: bool = call.data[ATTR_WAIT_FOR_REPLY]
+    reply = await _run(
+        coordinator,
+        coordinator.async_send_custom_data(
+            payload, wait_reply=wait, timeout=call.data[ATTR_TIMEOUT]
+        ),
+    )
+    if not call.return_response:
+        return None
+    response: dict[str, Any] = {"sent_bytes": len(payload)}
+    if reply is not None:
+        try:
+            text: str | None = reply.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        response["reply"] = {
+            "hex": reply.hex(),
+            "base64": base64.b64encode(reply).decode("ascii"),
+            "text": text,
+        }
+    return response
+
+
+async def _async_disconnect_wifi(call: ServiceCall) -> ServiceResponse:
+    coordinator = _coordinator(call)
+    if not coordinator.device.capabilities.disconnect_wifi:
+        raise _invalid("not_supported_operation")
+    await _run(coordinator, coordinator.async_disconnect_wifi())
+    return None
+
+
+_SERVICES: tuple[
+    tuple[
+        str,
+        vol.Schema,
+        Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]],
+        SupportsResponse,
+    ],
+    ...,
+] = (
+    (SERVICE_PROVISION_WIFI, PROVISION_SCHEMA, _async_provision_wifi, SupportsResponse.OPTIONAL),
+    (SERVICE_SCAN_WIFI, _DEVICE_SCHEMA, _async_scan_wifi, SupportsResponse.ONLY),
+    (SERVICE_GET_STATUS, _DEVICE_SCHEMA, _async_get_status, SupportsResponse.ONLY),
+    (
+        SERVICE_SEND_CUSTOM_DATA,
+        SEND_CUSTOM_DATA_SCHEMA,
+        _async_send_custom_data,
+        SupportsResponse.OPTIONAL,
+    ),
+    (SERVICE_DISCONNECT_WIFI, _DEVICE_SCHEMA, _async_disconnect_wifi, SupportsResponse.NONE),
+)
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the integration's actions."""
+    for name, schema, handler, supports_response in _SERVICES:
+        hass.services.async_register(
+            DOMAIN, name, handler, schema=schema, supports_response=supports_response
+        )

@@ -1,0 +1,1 @@
+"""Tests of the Home Assistant layer, driven through the bench (virtual proxy + emulators)."""

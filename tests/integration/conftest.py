@@ -1,0 +1,217 @@
+"""Fixtures of the integration tests.
+
+Every test runs the real integration: Home Assistant's bluetooth manager discovers the bench's
+emulators through the virtual proxy, and the protocol clients talk to them over the emulated
+radio. Nothing of the protocol layer is mocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from bench.device import EmulatedPeripheral
+from bench.emulators.bluenet import (
+    BluenetConfig,
+    BluenetDaemonEmulator,
+    BluenetTimings,
+    JoinBehaviour,
+    WifiNetwork as BluenetNetwork,
+)
+from bench.emulators.blufi import BlufiDeviceConfig, Esp32BlufiEmulator, WifiAp
+from bench.proxy import VirtualProxy
+from bench.radio import Radio
+from custom_components.ble_provisioning import const
+from custom_components.ble_provisioning.const import (
+    CONF_ALLOW_UNENCRYPTED,
+    CONF_LAST_SSID,
+    CONF_PROTOCOL,
+    CONF_PROTOCOL_VERSION,
+    CONF_STATUS_INTERVAL,
+    DOMAIN,
+)
+from homeassistant.components import bluetooth
+from homeassistant.const import CONF_ADDRESS
+from homeassistant.core import HomeAssistant
+
+#: The password every "good" network uses; the leak test searches for it everywhere.
+PASSWORD = "correct-horse-battery-staple"
+BLUFI_ADDRESS = "24:0A:C4:00:00:01"
+BLUENET_ADDRESS = "B0:0B:1E:00:00:01"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/ble_provisioning."""
+
+
+@pytest.fixture(autouse=True)
+def ha_bleak_wrapper() -> Iterator[None]:
+    """Make protocol.gatt use the client class Home Assistant's bluetooth set-up installs.
+
+    WORKAROUND for a protocol-layer defect (reported to the lead): ``protocol/gatt.py`` binds
+    ``BleakClientWithServiceCache`` at import time, so when the package is imported before the
+    ``bluetooth`` integration installs habluetooth's wrapper (always in tests, possibly in
+    production) connections bypass Home Assistant's manager and proxies. This fixture performs
+    the call-time lookup the fix will do; remove it once gatt.py does that itself.
+    """
+    import bleak_retry_connector
+
+    from custom_components.ble_provisioning.protocol import gatt
+
+    class _CallTimeLookup:
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            return bleak_retry_connector.BleakClientWithServiceCache(*args, **kwargs)
+
+    if getattr(gatt, "BleakClientWithServiceCache", None) is None:
+        yield
+        return
+    with patch.object(gatt, "BleakClientWithServiceCache", _CallTimeLookup()):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def fast_timings() -> Iterator[None]:
+    """Shorten the integration's timers: the emulators answer in milliseconds."""
+    with (
+        patch.object(const, "IDLE_DISCONNECT_DELAY", 0.05),
+        patch.object(const, "SCAN_TIMEOUT", 1.0),
+        patch.object(const, "PROVISION_TIMEOUT", 3.0),
+    ):
+        yield
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll ``predicate`` until it holds (the radio runs in the same event loop)."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+
+def blufi_networks() -> list[WifiAp]:
+    """The BluFi device's Wi-Fi environment."""
+    return [
+        WifiAp("Neighbour", rssi=-80, password="neighbour-secret"),
+        WifiAp("HomeNet", rssi=-45, password=PASSWORD),
+        WifiAp("Cafe", rssi=-60),
+        WifiAp("Ghost", rssi=-70, password=PASSWORD, visible=False),
+    ]
+
+
+def bluenet_networks() -> list[BluenetNetwork]:
+    """The Bluenet daemon's Wi-Fi environment."""
+    return [
+        BluenetNetwork("HomeNet", PASSWORD),
+        BluenetNetwork("Cafe"),
+        BluenetNetwork("NoInternet", PASSWORD, behaviour=JoinBehaviour.NO_INTERNET),
+        BluenetNetwork("Uplink", PASSWORD, behaviour=JoinBehaviour.OTHER_UPLINK),
+        BluenetNetwork("Frozen", PASSWORD, behaviour=JoinBehaviour.FREEZE),
+    ]
+
+
+class Bench:
+    """Puts emulators on the radio, waits until Home Assistant sees them, cleans up."""
+
+    def __init__(self, hass: HomeAssistant, radio: Radio, proxy: VirtualProxy) -> None:
+        """Keep the pieces."""
+        self.hass = hass
+        self.radio = radio
+        self.proxy = proxy
+        self.emulators: list[EmulatedPeripheral] = []
+
+    async def add(self, emulator: EmulatedPeripheral, *, wait: bool = True) -> Any:
+        """Power ``emulator`` on and wait until the bluetooth manager has seen it."""
+        self.emulators.append(emulator)
+        await self.radio.add_peripheral(emulator)
+        if wait:
+            await wait_for(
+                lambda: bluetooth.async_address_present(
+                    self.hass, emulator.address, connectable=True
+                )
+            )
+            await self.hass.async_block_till_done()
+        return emulator
+
+    async def remove(self, emulator: EmulatedPeripheral) -> None:
+        """Power ``emulator`` off (it stops advertising and drops its links)."""
+        await self.radio.remove_peripheral(emulator)
+
+    async def blufi(
+        self, config: BlufiDeviceConfig | None = None, *, wait: bool = True, **kwargs: Any
+    ) -> Esp32BlufiEmulator:
+        """Add an ESP32 BluFi emulator (default: v6.0 profile and :func:`blufi_networks`)."""
+        if config is None:
+            config = BlufiDeviceConfig(networks=blufi_networks(), seed=1)
+        emulator: Esp32BlufiEmulator = await self.add(
+            Esp32BlufiEmulator(config, **kwargs), wait=wait
+        )
+        return emulator
+
+    async def bluenet(
+        self, config: BluenetConfig | None = None, *, wait: bool = True, **kwargs: Any
+    ) -> BluenetDaemonEmulator:
+        """Add a Bluenet daemon emulator with fast timers."""
+        if config is None:
+            config = BluenetConfig(networks=bluenet_networks())
+        config.timings = BluenetTimings.fast(0.01)
+        emulator: BluenetDaemonEmulator = await self.add(
+            BluenetDaemonEmulator(config, **kwargs), wait=wait
+        )
+        return emulator
+
+    async def async_cleanup(self) -> None:
+        """Unload every entry (releasing connections), then stop the emulators."""
+        for entry in self.hass.config_entries.async_entries(DOMAIN):
+            await self.hass.config_entries.async_unload(entry.entry_id)
+        await self.hass.async_block_till_done()
+        for emulator in self.emulators:
+            close: Callable[[], Awaitable[None]] | None = getattr(emulator, "close", None)
+            if close is not None:
+                await close()
+
+
+@pytest.fixture
+async def bench(
+    hass: HomeAssistant, radio: Radio, virtual_proxy: VirtualProxy
+) -> AsyncIterator[Bench]:
+    """Yield the bench helper; unload entries and stop emulators at teardown."""
+    helper = Bench(hass, radio, virtual_proxy)
+    yield helper
+    await helper.async_cleanup()
+
+
+def make_entry(
+    address: str,
+    protocol: str,
+    *,
+    title: str = "Test device",
+    version: str = "1.4",
+    options: dict[str, Any] | None = None,
+) -> MockConfigEntry:
+    """A config entry as the flow creates it."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=address,
+        title=title,
+        data={
+            CONF_ADDRESS: address,
+            CONF_PROTOCOL: protocol,
+            CONF_PROTOCOL_VERSION: version,
+            CONF_LAST_SSID: "HomeNet",
+        },
+        options=options
+        or {CONF_STATUS_INTERVAL: const.DEFAULT_STATUS_INTERVAL, CONF_ALLOW_UNENCRYPTED: False},
+    )
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    """Add and set up ``entry``."""
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
