@@ -2,7 +2,7 @@
 
 Used by scripts/develop right after `hass` starts (the `core_config` step is already marked done
 in `.storage/onboarding` before the first start, so HA never starts the onboarding flows whose
-offline pip installs delay start-up). Standard library only: it runs with any Python 3.11+.
+offline pip installs delay start-up). Runs with the Home Assistant venv's Python (aiohttp).
 
     python dev/onboard.py --url http://127.0.0.1:8123 --username demo --password demo1234 \
         --wait-flows 3 --timeout 120
@@ -11,13 +11,12 @@ offline pip installs delay start-up). Standard library only: it runs with any Py
 from __future__ import annotations
 
 import argparse
-import json
+import asyncio
 import sys
 import time
 from typing import Any
-import urllib.error
-import urllib.parse
-import urllib.request
+
+import aiohttp
 
 DOMAIN = "ble_provisioning"
 
@@ -26,129 +25,131 @@ class OnboardingError(RuntimeError):
     """Onboarding did not complete."""
 
 
-def _request(
-    url: str,
-    *,
-    data: dict[str, Any] | None = None,
-    form: dict[str, str] | None = None,
-    token: str | None = None,
-    timeout: float = 10.0,
-) -> tuple[int, Any]:
-    headers: dict[str, str] = {}
-    body: bytes | None = None
-    if data is not None:
-        body = json.dumps(data).encode()
-        headers["Content-Type"] = "application/json"
-    elif form is not None:
-        body = urllib.parse.urlencode(form).encode()
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310
+async def _json(resp: aiohttp.ClientResponse) -> Any:
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
-            raw = resp.read()
-            status = resp.status
-    except urllib.error.HTTPError as err:
-        raw = err.read()
-        status = err.code
-    try:
-        return status, json.loads(raw) if raw else None
+        return await resp.json(content_type=None)
     except ValueError:
-        return status, raw.decode(errors="replace")
+        return await resp.text()
 
 
-def wait_http(base: str, deadline: float) -> list[dict[str, Any]]:
+async def wait_http(session: aiohttp.ClientSession, base: str, deadline: float) -> Any:
     """Wait until HA answers /api/onboarding; return the step list."""
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            status, steps = _request(f"{base}/api/onboarding", timeout=2)
-            if status == 200 and isinstance(steps, list):
-                return steps
-        except (OSError, urllib.error.URLError) as err:
+            async with session.get(f"{base}/api/onboarding") as resp:
+                if resp.status == 200:
+                    return await resp.json()
+        except (aiohttp.ClientError, OSError) as err:
             last = err
-        time.sleep(0.2)
+        await asyncio.sleep(0.2)
     raise OnboardingError(f"Home Assistant did not answer at {base}: {last}")
 
 
-def onboard(base: str, name: str, username: str, password: str) -> str:
+async def _token(session: aiohttp.ClientSession, base: str, code: str) -> str:
+    form = {"grant_type": "authorization_code", "code": code, "client_id": f"{base}/"}
+    async with session.post(f"{base}/auth/token", data=form) as resp:
+        body = await _json(resp)
+        if resp.status != 200:
+            raise OnboardingError(f"token: HTTP {resp.status}: {body}")
+        return str(body["access_token"])
+
+
+async def onboard(
+    session: aiohttp.ClientSession, base: str, name: str, username: str, password: str
+) -> str:
     """Create the owner, finish every remaining step; return an access token."""
     client_id = f"{base}/"
-    status, resp = _request(
-        f"{base}/api/onboarding/users",
-        data={
-            "client_id": client_id,
-            "name": name,
-            "username": username,
-            "password": password,
-            "language": "en",
-        },
-    )
-    if status != 200:
-        raise OnboardingError(f"user step: HTTP {status}: {resp}")
-    status, tokens = _request(
-        f"{base}/auth/token",
-        form={"grant_type": "authorization_code", "code": resp["auth_code"], "client_id": client_id},
-    )
-    if status != 200:
-        raise OnboardingError(f"token: HTTP {status}: {tokens}")
-    token: str = tokens["access_token"]
+    user = {
+        "client_id": client_id,
+        "name": name,
+        "username": username,
+        "password": password,
+        "language": "en",
+    }
+    async with session.post(f"{base}/api/onboarding/users", json=user) as resp:
+        body = await _json(resp)
+        if resp.status != 200:
+            raise OnboardingError(f"user step: HTTP {resp.status}: {body}")
+    token = await _token(session, base, body["auth_code"])
+    headers = {"Authorization": f"Bearer {token}"}
     for step, payload in (
         ("core_config", {}),
         ("analytics", {}),
         ("integration", {"client_id": client_id, "redirect_uri": f"{base}/?auth_callback=1"}),
     ):
-        status, resp = _request(f"{base}/api/onboarding/{step}", data=payload, token=token)
-        if status not in (200, 403):  # 403: step already done (core_config is pre-seeded)
-            raise OnboardingError(f"{step} step: HTTP {status}: {resp}")
+        async with session.post(
+            f"{base}/api/onboarding/{step}", json=payload, headers=headers
+        ) as resp:
+            # 403: step already done (core_config is seeded before the first start)
+            if resp.status not in (200, 403):
+                raise OnboardingError(f"{step} step: HTTP {resp.status}: {await _json(resp)}")
     return token
 
 
-def login(base: str, username: str, password: str) -> str:
-    """Log in with the login flow API (used when onboarding was already done)."""
+async def login(session: aiohttp.ClientSession, base: str, username: str, password: str) -> str:
+    """Log in through the login flow API (when onboarding was already done)."""
     client_id = f"{base}/"
-    status, flow = _request(
-        f"{base}/auth/login_flow",
-        data={
-            "client_id": client_id,
-            "handler": ["homeassistant", None],
-            "redirect_uri": f"{base}/?auth_callback=1",
-        },
-    )
-    if status != 200:
-        raise OnboardingError(f"login flow: HTTP {status}: {flow}")
-    status, result = _request(
-        f"{base}/auth/login_flow/{flow['flow_id']}",
-        data={"client_id": client_id, "username": username, "password": password},
-    )
-    if status != 200 or result.get("type") != "create_entry":
-        raise OnboardingError(f"login: HTTP {status}: {result}")
-    status, tokens = _request(
-        f"{base}/auth/token",
-        form={"grant_type": "authorization_code", "code": result["result"], "client_id": client_id},
-    )
-    if status != 200:
-        raise OnboardingError(f"token: HTTP {status}: {tokens}")
-    return str(tokens["access_token"])
+    start = {
+        "client_id": client_id,
+        "handler": ["homeassistant", None],
+        "redirect_uri": f"{base}/?auth_callback=1",
+    }
+    async with session.post(f"{base}/auth/login_flow", json=start) as resp:
+        flow = await _json(resp)
+        if resp.status != 200:
+            raise OnboardingError(f"login flow: HTTP {resp.status}: {flow}")
+    creds = {"client_id": client_id, "username": username, "password": password}
+    async with session.post(f"{base}/auth/login_flow/{flow['flow_id']}", json=creds) as resp:
+        result = await _json(resp)
+        if resp.status != 200 or result.get("type") != "create_entry":
+            raise OnboardingError(f"login: HTTP {resp.status}: {result}")
+    return await _token(session, base, result["result"])
 
 
-def wait_flows(base: str, token: str, count: int, deadline: float) -> list[dict[str, Any]]:
-    """Wait until `count` discovery flows of the integration are in progress."""
+async def wait_flows(
+    session: aiohttp.ClientSession, base: str, token: str, count: int, deadline: float
+) -> list[dict[str, Any]]:
+    """Wait until `count` discovery flows of the integration are in progress (websocket API)."""
     flows: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        status, resp = _request(f"{base}/api/config/config_entries/flow", token=token)
-        if status == 200 and isinstance(resp, list):
-            flows = [f for f in resp if f.get("handler") == DOMAIN]
+    async with session.ws_connect(f"{base}/api/websocket") as ws:
+        await ws.receive_json()  # auth_required
+        await ws.send_json({"type": "auth", "access_token": token})
+        if (await ws.receive_json()).get("type") != "auth_ok":
+            raise OnboardingError("websocket authentication failed")
+        msg_id = 0
+        while time.monotonic() < deadline:
+            msg_id += 1
+            await ws.send_json({"id": msg_id, "type": "config_entries/flow/progress"})
+            reply = await ws.receive_json()
+            flows = [f for f in reply.get("result") or [] if f.get("handler") == DOMAIN]
             if len(flows) >= count:
                 return flows
-        time.sleep(0.2)
+            await asyncio.sleep(0.2)
     raise OnboardingError(f"only {len(flows)} of {count} discovery flows appeared: {flows}")
+
+
+async def run(args: argparse.Namespace) -> None:
+    """Onboard (or log in), then wait for the discovery flows."""
+    base = args.url.rstrip("/")
+    deadline = time.monotonic() + args.timeout
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        steps = await wait_http(session, base, deadline)
+        if any(s["step"] == "user" and s["done"] for s in steps):
+            token = await login(session, base, args.username, args.password)
+        else:
+            token = await onboard(session, base, args.name, args.username, args.password)
+        if not args.wait_flows:
+            return
+        flows = await wait_flows(session, base, token, args.wait_flows, deadline)
+    for flow in flows:
+        title = flow.get("context", {}).get("title_placeholders", {}).get("name", "?")
+        print(f"  discovered: {title} (flow step {flow.get('step_id')})")  # noqa: T201
 
 
 def main() -> int:
     """Command line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = argparse.ArgumentParser(description="Onboard the demo Home Assistant.")
     parser.add_argument("--url", default="http://127.0.0.1:8123")
     parser.add_argument("--name", default="Demo")
     parser.add_argument("--username", default="demo")
@@ -156,22 +157,11 @@ def main() -> int:
     parser.add_argument("--wait-flows", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args()
-    base = args.url.rstrip("/")
-    deadline = time.monotonic() + args.timeout
     try:
-        steps = wait_http(base, deadline)
-        user_done = any(s["step"] == "user" and s["done"] for s in steps)
-        if user_done:
-            token = login(base, args.username, args.password)
-        else:
-            token = onboard(base, args.name, args.username, args.password)
-        flows = wait_flows(base, token, args.wait_flows, deadline) if args.wait_flows else []
-    except OnboardingError as err:
-        print(f"onboarding failed: {err}", file=sys.stderr)
+        asyncio.run(run(args))
+    except (OnboardingError, aiohttp.ClientError, OSError) as err:
+        print(f"onboarding failed: {err}", file=sys.stderr)  # noqa: T201
         return 1
-    for flow in flows:
-        title = flow.get("context", {}).get("title_placeholders", {}).get("name", "?")
-        print(f"  discovered: {title} (step {flow.get('step_id')})")
     return 0
 
 

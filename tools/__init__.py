@@ -1,0 +1,1 @@
+"""Repository tools: the offline HACS + hassfest checker and the pin checker."""

@@ -312,7 +312,7 @@ def _service_fields(fields: Any) -> Iterator[tuple[str, Any]]:
 
 
 def _keys(section: Any, depth: int) -> Iterator[str]:
-    """Translation keys at the given depth of a section."""
+    """Yield the translation keys at the given depth of a section."""
     if not isinstance(section, dict):
         return
     for key, value in section.items():

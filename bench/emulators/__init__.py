@@ -1,0 +1,1 @@
+"""Device emulators for the bench: an ESP32 running BluFi and the Bluenet daemon."""

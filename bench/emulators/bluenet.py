@@ -1,9 +1,9 @@
 """Emulator of the Bluenet daemon (``zenctrl/senic-hub`` ``senic_hub/bluenet``), quirks included.
 
 The daemon logic (:class:`BluenetDaemonModel`) mirrors the original code closely: GLib timers
-become ``loop.call_later`` handles, the scan / join threads become tasks, and NetworkManager is a
-small model (:class:`WifiEnvironment` + the global state). :class:`BluenetDaemonEmulator` exposes
-it over GATT on the bench.
+become ``loop.call_later`` handles, the scan / join threads become tasks, and NetworkManager is
+a small model (a list of :class:`WifiNetwork` plus the global state).
+:class:`BluenetDaemonEmulator` exposes it over GATT on the bench.
 
 Behaviour reproduced (spec ``bluenet-profile.md`` §1.2-1.9):
 
@@ -12,8 +12,8 @@ Behaviour reproduced (spec ``bluenet-profile.md`` §1.2-1.9):
   service UUID (no name, no TX power, no manufacturer data);
 * the network list loop: one SSID every ``notify_interval``, ``list_pause`` after a full round,
   polling while the list is empty, an ``''`` SSID ends the round (hidden-SSID cut-off), a
-  subscribe while "already notifying" does nothing, a re-subscribe during the pause may start a
-  second timer chain;
+  subscribe while "already notifying" does nothing, and a StopNotify + StartNotify within one
+  tick leaves two timer chains running (``model.network_chains_at_start`` records it);
 * a rescan every ``rescan_interval`` (first-seen order, dropped after ``discard_time``), none
   while joining; a known network that reappears while DISCONNECTED is re-activated (the 2 ↔ 1
   bouncing after a wrong password);
@@ -25,11 +25,18 @@ Behaviour reproduced (spec ``bluenet-profile.md`` §1.2-1.9):
   second credentials write while the join task runs is ignored; an invalid PSK (or an SSID over
   32 bytes) kills the join task after the profile was deleted: nothing reported, scans stop;
 * reads longer than ``mtu - 3`` return ``value[:mtu - 3]`` whatever the offset;
-* fault hooks: device-initiated disconnect after N writes / N notifications, stop the network
-  stream (the "dictionary changed size" crash), freeze a join.
+* fault hooks (:class:`Faults`): device-initiated disconnect after N writes / N state or network
+  notifications, stop the network stream (the "dictionary changed size" crash, also
+  :meth:`BluenetDaemonModel.stop_network_stream`), hang reads or writes; a network with
+  :attr:`JoinBehaviour.FREEZE` freezes the join.
 
-Every timer is configurable (:class:`BluenetTimings`); :meth:`BluenetDaemonModel.close` cancels
-every timer and task.
+Records for assertions: ``model.writes`` (accepted writes, in order), ``model.notifications``,
+``model.joins``, ``model.scans``, ``model.frozen``. The Wi-Fi environment can change at run time
+(:meth:`BluenetDaemonModel.set_networks`; seen at the next rescan).
+
+Every timer is configurable (:class:`BluenetTimings`, ``BluenetTimings.fast()`` for tests).
+:meth:`BluenetDaemonEmulator.close` cancels every timer and task: call it at teardown (removing
+the peripheral from the radio does not stop the daemon).
 """
 
 from __future__ import annotations
@@ -268,6 +275,8 @@ class BluenetDaemonModel:
         self.notifications: list[tuple[str, bytes]] = []
         self.joins: list[str | None] = []
         self.scans = 0
+        #: Live network timer chains right after each StartNotify (2+ = the duplicate-loop bug).
+        self.network_chains_at_start: list[int] = []
         self._state_notification_count = 0
         self._network_notification_count = 0
 
@@ -352,6 +361,7 @@ class BluenetDaemonModel:
             self.networks_notifying = True
             self._ssids_sent = []
             self._start_send_ssids()
+            self.network_chains_at_start.append(self.network_chains)
         elif uuid == CONNECTION_STATE_UUID:
             self.state_notifying = True
         elif uuid == HOSTNAME_UUID:
@@ -441,6 +451,11 @@ class BluenetDaemonModel:
             faults.disconnect_after_network_notifications = None
             self._spawn(self._drop())
         return self.networks_notifying
+
+    @property
+    def network_chains(self) -> int:
+        """Live network timer chains (each has exactly one pending timer)."""
+        return len(self._network_chain)
 
     def stop_network_stream(self) -> None:
         """Fault: the GLib callback raised, its timer chain is gone, ``_notifying`` stays True."""

@@ -56,3 +56,8 @@ async def _async_update_listener(hass: HomeAssistant, entry: BleProvisioningConf
 async def async_unload_entry(hass: HomeAssistant, entry: BleProvisioningConfigEntry) -> bool:
     """Unload a config entry and release the device."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: BleProvisioningConfigEntry) -> None:
+    """Let the device be discovered again once its entry is removed."""
+    bluetooth.async_rediscover_address(hass, entry.data[CONF_ADDRESS])

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import timedelta
+import time
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.components import bluetooth
+from homeassistant.const import CONF_ADDRESS
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from bench.device import EmulatedPeripheral
 from bench.emulators.bluenet import (
@@ -35,9 +41,6 @@ from custom_components.ble_provisioning.const import (
     CONF_STATUS_INTERVAL,
     DOMAIN,
 )
-from homeassistant.components import bluetooth
-from homeassistant.const import CONF_ADDRESS
-from homeassistant.core import HomeAssistant
 
 #: The password every "good" network uses; the leak test searches for it everywhere.
 PASSWORD = "correct-horse-battery-staple"
@@ -140,6 +143,21 @@ class Bench:
     async def remove(self, emulator: EmulatedPeripheral) -> None:
         """Power ``emulator`` off (it stops advertising and drops its links)."""
         await self.radio.remove_peripheral(emulator)
+
+    async def expire(self, address: str) -> None:
+        """Make Home Assistant's bluetooth manager forget ``address`` (device gone).
+
+        The proxy stops reporting, then the manager's availability check runs with its clock
+        moved past every stale-advertisement limit.
+        """
+        await self.proxy.async_stop()
+        later = time.monotonic() + 3600
+        with (
+            patch("habluetooth.manager.monotonic_time_coarse", return_value=later),
+            patch("habluetooth.base_scanner.monotonic_time_coarse", return_value=later),
+        ):
+            async_fire_time_changed(self.hass, dt_util.utcnow() + timedelta(minutes=10))
+            await self.hass.async_block_till_done()
 
     async def blufi(
         self, config: BlufiDeviceConfig | None = None, *, wait: bool = True, **kwargs: Any

@@ -9,12 +9,19 @@ from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.components import bluetooth
+from homeassistant.config_entries import (
+    SOURCE_BLUETOOTH,
+    SOURCE_USER,
+    ConfigEntryState,
+)
+from homeassistant.const import CONF_ADDRESS
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 import pytest
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from bench.device import GenericTestPeripheral
-from bench.emulators.bluenet import BluenetConfig
-from bench.emulators.blufi import BlufiDeviceConfig, BlufiFaults, Esp32BlufiEmulator, WifiAp
+from bench.emulators.blufi import BlufiDeviceConfig, BlufiFaults, WifiAp
 from custom_components.ble_provisioning import const
 from custom_components.ble_provisioning.const import (
     BLUFI_SERVICE_UUID,
@@ -27,16 +34,6 @@ from custom_components.ble_provisioning.const import (
     CONF_STATUS_INTERVAL,
     DOMAIN,
 )
-from homeassistant.components import bluetooth
-from homeassistant.config_entries import (
-    SOURCE_BLUETOOTH,
-    SOURCE_USER,
-    ConfigEntryState,
-)
-from homeassistant.const import CONF_ADDRESS
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.util import dt as dt_util
 
 from .conftest import (
     BLUENET_ADDRESS,
@@ -224,9 +221,7 @@ async def test_discovery_card_goes_away_with_device(hass: HomeAssistant, bench: 
     """When no adapter or proxy sees the device any more, its card is removed."""
     await bench.blufi()
     await discovery_flow(hass, BLUFI_ADDRESS)
-    await bench.proxy.async_stop()
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=10))
-    await hass.async_block_till_done()
+    await bench.expire(BLUFI_ADDRESS)
     await wait_for(lambda: not flows_for(hass, BLUFI_ADDRESS))
 
 
@@ -459,12 +454,12 @@ def _blufi_env(**overrides: Any) -> list[WifiAp]:
         ({"ssid": "Slow", "password": PASSWORD}, None, "provision_timeout"),
         (
             {"ssid": "HomeNet", "password": PASSWORD},
-            BlufiFaults(disconnect_at_write=5),
+            BlufiFaults(disconnect_at_write=6),
             "connection_lost",
         ),
         (
             {"ssid": "HomeNet", "password": PASSWORD},
-            BlufiFaults(error_at_write={5: 0x09}),
+            BlufiFaults(error_at_write={6: 0x09}),
             "device_error",
         ),
         (
@@ -474,12 +469,12 @@ def _blufi_env(**overrides: Any) -> list[WifiAp]:
         ),
         (
             {"ssid": "HomeNet", "password": PASSWORD},
-            BlufiFaults(corrupt_crc_notifications={3}),
+            BlufiFaults(corrupt_crc_notifications={3, 4}),
             "protocol_error",
         ),
         (
             {"ssid": "HomeNet", "password": PASSWORD},
-            BlufiFaults(ignore_writes_from=4),
+            BlufiFaults(ignore_writes_from=8),
             "timeout",
         ),
     ],
@@ -497,7 +492,7 @@ async def test_blufi_provision_errors_then_retry(
     if faults is not None:
         emulator.model.config.faults = faults
     with (
-        patch.object(const, "PROVISION_TIMEOUT", 0.5),
+        patch.object(const, "PROVISION_TIMEOUT", 2.5),
         patch.object(const, "CONNECT_TIMEOUT", 0.5),
     ):
         result = await submit_wifi(hass, result["flow_id"], user_input)
@@ -516,15 +511,22 @@ async def test_blufi_provision_errors_then_retry(
 
 
 async def test_blufi_unencrypted_only_when_allowed(hass: HomeAssistant, bench: Bench) -> None:
-    """With the explicit option ticked, a device that cannot negotiate gets plaintext."""
+    """Credentials are refused unencrypted unless the explicit option is ticked."""
     emulator = await bench.blufi()
     result = await confirm_discovery(hass, BLUFI_ADDRESS)
-    emulator.model.config.faults = BlufiFaults(error_at_write={1: 0x06})
-    result = await submit_wifi(
-        hass,
-        result["flow_id"],
-        {"ssid": "HomeNet", "password": PASSWORD, "advanced": {"allow_unencrypted": True}},
-    )
+    # The device never answers the key exchange: negotiation times out.
+    emulator.model.config.faults = BlufiFaults(drop_notifications={1})
+    with patch.object(const, "CONNECT_TIMEOUT", 0.3):
+        result = await submit_wifi(
+            hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD}
+        )
+        assert result["errors"] == {"base": "security_failed"}
+        assert emulator.model.sta_password == b""
+        result = await submit_wifi(
+            hass,
+            result["flow_id"],
+            {"ssid": "HomeNet", "password": PASSWORD, "advanced": {"allow_unencrypted": True}},
+        )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert emulator.model.sta_connected
 
@@ -656,10 +658,16 @@ async def test_reconfigure_moves_device_to_other_network(
 async def test_reconfigure_bluenet_updates_hostname(hass: HomeAssistant, bench: Bench) -> None:
     """Reconfiguring a Bluenet daemon stores its new host name."""
     await bench.bluenet()
-    entry = await setup_entry(hass, make_entry(BLUENET_ADDRESS, "bluenet", version="1.0"))
+    entry = make_entry(BLUENET_ADDRESS, "bluenet", version="1.0")
+    entry.add_to_hass(hass)  # not loaded: nothing to suspend
     result = await entry.start_reconfigure_flow(hass)
     assert result["step_id"] == "wifi_cleartext"
-    result = await submit_wifi(hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD})
+    # BENCH LIMITATION (reported): a reconnect right after the flow's disconnect can hang on
+    # the Bluenet emulator until the connect timeout; keep that timeout short here.
+    with patch.object(const, "CONNECT_TIMEOUT", 0.5):
+        result = await submit_wifi(
+            hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD}
+        )
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_HOSTNAME] == "http://192.168.178.100:6543/-/"
 

@@ -212,6 +212,15 @@ async def test_scan_empty_environment_returns_empty(start_daemon: Start) -> None
     assert emulator.model.networks_notified() == []
 
 
+async def test_scan_picks_up_a_network_appearing_while_polling(start_daemon: Start) -> None:
+    emulator, client = await start_daemon(fast_config(networks=[]))
+    scan = asyncio.ensure_future(client.scan_networks(timeout=5.0, stall_timeout=1.0))
+    await asyncio.sleep(0.1)
+    assert emulator.model.networks_notifying  # subscribed, polling an empty list
+    emulator.model.set_networks(_env("late"))
+    assert await scan == ["late"]
+
+
 async def test_scan_resubscribes_once_after_stopped_stream(start_daemon: Start) -> None:
     config = fast_config(
         networks=_env("a", "b", "c", "d"),
@@ -250,6 +259,8 @@ async def test_back_to_back_scans_do_not_double_the_stream(start_daemon: Start) 
     mark = len(emulator.model.networks_notified())
     assert await client.scan_networks(timeout=5.0) == ["a", "b", "c"]
     assert emulator.model.networks_notified()[mark : mark + 4] == [b"a", b"b", b"c", b"a"]
+    # The client waited for the daemon's old timer chain to die before subscribing again.
+    assert emulator.model.network_chains_at_start == [1, 1]
 
 
 async def test_quick_resubscribe_doubles_the_daemon_stream(
@@ -269,8 +280,9 @@ async def test_quick_resubscribe_doubles_the_daemon_stream(
         await raw.stop_notify(AVAILABLE_NETWORKS_UUID)
         await raw.start_notify(AVAILABLE_NETWORKS_UUID, lambda _c, d: received.append(bytes(d)))
         await wait_for(lambda: len(received) >= 5)
-    # The old chain goes on with "b", the new one starts again at "a": interleaved duplicates.
-    assert sorted(received[1:5]) == [b"a", b"b", b"b", b"c"]
+    # The old chain survived: two chains share the "sent" list and send twice as fast.
+    assert emulator.model.network_chains_at_start == [1, 2]
+    assert received[:5] == [b"a", b"a", b"b", b"c", b"d"]
 
 
 async def test_scan_sees_rescan_changes(start_daemon: Start) -> None:

@@ -230,6 +230,8 @@ def _run(states: list[ConnectionState], *, end: float = 100.0) -> BluenetOutcome
         ([_s(1), _s(2, "home"), _s(3, "home")], BluenetOutcome.CONNECTED),
         ([_s(2, "home"), _s(1)], BluenetOutcome.WRONG_PASSWORD),
         ([_s(1), _s(2, "home"), _s(0)], BluenetOutcome.WRONG_PASSWORD),
+        ([_s(2, "old"), _s(1)], None),
+        ([_s(2)], None),
         ([_s(2, "home")], BluenetOutcome.NO_INTERNET),
         ([_s(3, "other")], BluenetOutcome.OTHER_UPLINK),
         ([_s(3)], BluenetOutcome.OTHER_UPLINK),
@@ -262,6 +264,16 @@ def test_tracker_stale_read_is_not_a_transition() -> None:
     assert tracker.next_deadline() == 10.0
     assert tracker.feed(_s(1), 1.0) is None
     assert tracker.next_deadline() is None
+
+
+def test_tracker_ignores_connecting_of_another_profile() -> None:
+    tracker = OutcomeTracker(ssid="home", connecting_timeout=10.0)
+    # A late "2" of the old profile, then its deletion: not a wrong password.
+    assert tracker.feed(_s(2, "old"), 0.0) is None
+    assert tracker.feed(_s(1), 0.1) is None
+    assert tracker.check_time(50.0) is None
+    assert tracker.feed(_s(2, "home"), 1.0) is None
+    assert tracker.feed(_s(3, "home"), 2.0) is BluenetOutcome.CONNECTED
 
 
 def test_tracker_no_internet_needs_full_connecting_timeout() -> None:

@@ -41,8 +41,13 @@ class Bench:
     device: Esp32BlufiEmulator
     ble_device: BLEDevice
 
-    def client(self, **kwargs: float) -> AsyncBlufiClient:
-        return AsyncBlufiClient(self.ble_device, backend=self.radio.client_backend, **kwargs)
+    def client(self, timeout: float = 10.0, ack_timeout: float = 5.0) -> AsyncBlufiClient:
+        return AsyncBlufiClient(
+            self.ble_device,
+            backend=self.radio.client_backend,
+            timeout=timeout,
+            ack_timeout=ack_timeout,
+        )
 
 
 async def find_blufi(radio: Radio, timeout: float = 3.0) -> BLEDevice:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
+from typing import Any
 
 import pytest
 
@@ -21,12 +23,10 @@ from custom_components.ble_provisioning.protocol.blufi import (
     BlufiSequenceError,
     BlufiTimeoutError,
     BlufiVersion,
-    BlufiWifiScanError,
     ControlSubtype,
     DataSubtype,
     ErrorCode,
     FrameControl,
-    FrameType,
     OpMode,
     ProvisionOutcome,
     SoftApAuthMode,
@@ -190,9 +190,7 @@ async def test_provision_softap_mode(blufi_bench: BenchFactory) -> None:
 
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("mtu", [23, 185, 517])
-async def test_every_message_type(  # noqa: PLR0915
-    blufi_bench: BenchFactory, profile: str, mtu: int
-) -> None:
+async def test_every_message_type(blufi_bench: BenchFactory, profile: str, mtu: int) -> None:
     replies = {b"ping": b"pong" * 100}
     config = _config(custom_reply=lambda data: replies.get(data, data))
     async with blufi_bench(profile=profile, mtu=mtu, config=config) as bench:
@@ -258,7 +256,7 @@ async def test_every_message_type(  # noqa: PLR0915
                 await client.send_custom_data(bytes(65536))
             assert client.is_connected  # invalid input sends nothing and keeps the link
             await client.disconnect_ble()
-            assert not client.is_connected
+            assert client.is_connected is False
         model = bench.device.model
         assert model.ble_disconnect_requests == 1
         assert model.fields["sta_bssid"] == [bytes.fromhex("a4cf12345678")]
@@ -321,7 +319,9 @@ async def test_plaintext_session_without_negotiation(blufi_bench: BenchFactory) 
         ({"bssid": "zz:zz"}, "BSSID"),
     ],
 )
-async def test_input_validation(blufi_bench: BenchFactory, kwargs: dict, match: str) -> None:
+async def test_input_validation(
+    blufi_bench: BenchFactory, kwargs: dict[str, Any], match: str
+) -> None:
     async with blufi_bench(profile="v5.5") as bench:
         args = {"ssid": "HomeNet", "password": "password1", "bssid": None} | kwargs
         with pytest.raises(InvalidInputError, match=match):
@@ -527,15 +527,14 @@ async def test_leading_zero_secret_interop(blufi_bench: BenchFactory, profile: s
 
         class WrongZeros(session_cls):  # type: ignore[misc,valid-type]
             def derive(self, peer_public: bytes, role: str = "phone") -> object:
-                cipher = super().derive(peer_public, role)
+                super().derive(peer_public, role)
                 assert self.secret_padded is not None
                 if profile == "v5.5":  # pad (as pyBlufi): wrong for V1
-                    self.key = security.hashlib.md5(self.secret_padded).digest()
+                    self.key = hashlib.md5(self.secret_padded).digest()
                     return security.V1Cipher(self.key)
                 stripped = security.strip_leading_zeros(self.secret_padded)  # wrong for V2
-                self.key = security.hashlib.sha256(stripped).digest()
+                self.key = hashlib.sha256(stripped).digest()
                 return security.V2Cipher(self.key, stripped, "phone")
-                del cipher
 
         client._session_factory = lambda _sec: WrongZeros(a)
         await client.connect()

@@ -95,7 +95,15 @@ def test_real_device_report_4997() -> None:
 def test_android_fragmentation_20_byte_limit() -> None:
     payload = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123"
     frames = [
-        encode_frame(Frame(D, DataSubtype.CUSTOM_DATA, FrameControl.FRAG if more else 0, 5 + i, c))
+        encode_frame(
+            Frame(
+                D,
+                DataSubtype.CUSTOM_DATA,
+                FrameControl.FRAG if more else FrameControl.NONE,
+                5 + i,
+                c,
+            )
+        )
         for i, (more, c) in enumerate(fragment(payload, 16))
     ]
     assert frames == [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,7 @@ FLAG_LETTERS = {
 }
 
 
-def _session(variant: str) -> tuple[V1Session | V2Session, dict]:
+def _session(variant: str) -> tuple[V1Session | V2Session, dict[str, Any]]:
     data = load_session(variant)
     cls = V1Session if variant == "v1" else V2Session
     return cls(int(data["client"]["private_key_hex"], 16)), data

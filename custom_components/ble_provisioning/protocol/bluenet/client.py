@@ -21,6 +21,7 @@ once, then decides with :class:`OutcomeTracker`:
   provisional: if nothing else arrives within ``connecting_timeout`` → ``OTHER_UPLINK``. A device
   that already has connectivity through Ethernet never leaves 3, so a Wi-Fi join cannot be
   verified; a genuine Wi-Fi join always passes through 2.
+* A ``2`` carrying another SSID (or none) belongs to the profile being replaced and is ignored.
 * ``1`` (or ``0``) after a ``2`` → ``WRONG_PASSWORD`` (the join failed; the daemon then keeps
   retrying every 20 s, the client does not wait for that). A ``1`` before any ``2`` is the
   deletion of the old profile and is ignored.
@@ -141,6 +142,11 @@ class OutcomeTracker:
         """Account for one state; return an outcome when decided."""
         self.states.append(state)
         if state.state is BluenetState.CONNECTING:
+            if state.ssid != self.ssid:
+                # Not this join: the daemon refreshes the SSID from its profile on every
+                # NetworkManager signal, so our activation always reports our SSID. This is a
+                # late signal of the profile being replaced.
+                return None
             if from_read:
                 # Possibly stale (before the join started): arm NO_INTERNET, nothing more.
                 if self.connecting_since is None:
@@ -400,7 +406,9 @@ class BluenetClient:
         skipped; duplicates are dropped. If no notification arrives for ``stall_timeout``
         seconds the client re-subscribes once (unsubscribe + subscribe: the daemon ignores a
         subscribe while it believes it is notifying) and starts a new round; after a second
-        stall, or at ``timeout``, it returns what it has.
+        stall, or at ``timeout``, it returns what it has. Between an unsubscribe and the next
+        subscribe the client keeps :data:`NETWORK_RESTART_GAP` (0.4 s), so that the daemon's old
+        timer chain dies first (otherwise two chains run at once).
 
         An environment without networks produces no notification at all, so an empty list is a
         valid answer and no timeout error is raised; a stream that never starts looks the same.

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import hashlib
 import importlib
 import secrets
+import time
 from typing import Literal, cast
 
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
@@ -43,7 +44,7 @@ V2_PRIVATE_BITS = 512
 
 #: Exponent bits per ``pow()`` call in :func:`modexp`. CPython's big-int ``pow()`` holds the
 #: GIL for the whole call, so a 3072-bit exponentiation in an executor thread would still
-#: freeze the event loop for ~100 ms; in 32-bit steps the GIL is released between calls.
+#: freeze the event loop for ~100 ms; in 32-bit steps the GIL is handed over between calls.
 MODEXP_CHUNK_BITS = 32
 
 
@@ -59,6 +60,7 @@ def modexp(base: int, exponent: int, modulus: int, chunk_bits: int = MODEXP_CHUN
         shift -= chunk_bits
         result = pow(result, step, modulus) * pow(base, (exponent >> shift) & mask, modulus)
         result %= modulus
+        time.sleep(0)  # hand the GIL to the event-loop thread if it is waiting
     return result % modulus
 
 

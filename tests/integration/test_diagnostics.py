@@ -1,0 +1,55 @@
+"""Diagnostics: device state with passwords, keys, SSIDs and BSSIDs redacted."""
+
+from __future__ import annotations
+
+import json
+
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from homeassistant.components.diagnostics import REDACTED
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+
+from custom_components.ble_provisioning.const import DOMAIN
+
+from .conftest import BLUFI_ADDRESS, PASSWORD, Bench, make_entry, setup_entry
+
+
+async def test_diagnostics_redacted(
+    hass: HomeAssistant, bench: Bench, hass_client: ClientSessionGenerator
+) -> None:
+    """Diagnostics show the state but no password, SSID or BSSID."""
+    await bench.blufi()
+    entry = await setup_entry(hass, make_entry(BLUFI_ADDRESS, "blufi"))
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, BLUFI_ADDRESS)})
+    assert device is not None
+    await hass.services.async_call(
+        DOMAIN,
+        "provision_wifi",
+        {"device_id": device.id, "ssid": "HomeNet", "password": PASSWORD},
+        blocking=True,
+    )
+    await hass.services.async_call(
+        DOMAIN, "scan_wifi", {"device_id": device.id}, blocking=True, return_response=True
+    )
+    await hass.async_block_till_done()
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    text = json.dumps(diagnostics)
+    assert PASSWORD not in text
+    assert "HomeNet" not in text
+    assert "Cafe" not in text
+    assert "a4:cf:12" not in text
+    assert diagnostics["protocol"] == "blufi"
+    assert diagnostics["entry"]["data"]["last_ssid"] == REDACTED
+    assert diagnostics["entry"]["title"] == REDACTED
+    assert diagnostics["status"]["state"] == "connected"
+    assert diagnostics["status"]["ssid"] == REDACTED
+    assert diagnostics["status"]["bssid"] == REDACTED
+    assert diagnostics["networks"][0] == {"ssid": REDACTED, "rssi": -45, "auth": None}
+    assert diagnostics["last_provision"]["outcome"] == "connected"
+    assert diagnostics["advertisement"]["connectable"] is True
+    assert diagnostics["capabilities"]["encrypted"] is True
