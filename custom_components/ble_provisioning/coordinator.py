@@ -201,14 +201,10 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         async with self._lock:
             self._cancel_idle_timer()
             await self.device.async_disconnect()
-        resumed = False
 
         @callback
         def _resume() -> None:
-            nonlocal resumed
-            if not resumed:
-                resumed = True
-                self._suspended -= 1
+            self._suspended -= 1
 
         return _resume
 
@@ -254,8 +250,13 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
             entry, data={**entry.data, CONF_HOSTNAME: hostname}
         )
         registry = dr.async_get(self.hass)
-        if device := registry.async_get_device(identifiers={(DOMAIN, self.address)}):
-            registry.async_update_device(device.id, configuration_url=configuration_url(hostname))
+        # async_get_device(identifiers=...) is deprecated in newer Home Assistant and its
+        # replacement does not exist in 2025.4: look the device up through the entry.
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            if (DOMAIN, self.address) in device.identifiers:
+                registry.async_update_device(
+                    device.id, configuration_url=configuration_url(hostname)
+                )
 
     # -------------------------------------------------------------- operations
 

@@ -189,10 +189,6 @@ class ProvisioningDevice(ABC):
         """Send opaque data to the device."""
         raise OperationNotSupportedError("custom data")
 
-    async def async_wait_custom_data(self, timeout: float) -> bytes:
-        """Wait for the next custom data message from the device."""
-        raise OperationNotSupportedError("custom data")
-
     async def async_send_and_wait_custom_data(self, data: bytes, timeout: float) -> bytes:
         """Send opaque data and return the device's reply."""
         raise OperationNotSupportedError("custom data")
@@ -338,8 +334,7 @@ class BlufiDevice(ProvisioningDevice):
 
     @property
     def _connected_client(self) -> AsyncBlufiClient:
-        if self._client is None:
-            raise DeviceConnectionLostError("not connected")
+        assert self._client is not None  # only used inside _operation(), after connecting
         return self._client
 
     async def async_identify(self) -> DeviceIdentity:
@@ -415,11 +410,6 @@ class BlufiDevice(ProvisioningDevice):
         async with self._operation():
             await self._connected_client.send_custom_data(data)
 
-    async def async_wait_custom_data(self, timeout: float) -> bytes:
-        """Wait for the device's next custom data message."""
-        async with self._operation():
-            return await self._connected_client.wait_custom_data(timeout)
-
     async def async_send_and_wait_custom_data(self, data: bytes, timeout: float) -> bytes:
         """Send custom data and return the reply."""
         async with self._operation():
@@ -489,8 +479,7 @@ class BluenetDevice(ProvisioningDevice):
 
     @property
     def _connected_client(self) -> BluenetClient:
-        if self._client is None:
-            raise DeviceConnectionLostError("not connected")
+        assert self._client is not None  # only used inside _operation(), after connecting
         return self._client
 
     async def async_identify(self) -> DeviceIdentity:

@@ -137,9 +137,6 @@ async def _async_provision_wifi(call: ServiceCall) -> ServiceResponse:
     password: str = call.data.get(ATTR_PASSWORD, "")
     bssid: str | None = call.data.get(CONF_BSSID) or None
     mode = WifiMode(call.data[CONF_MODE])
-    capabilities = coordinator.device.capabilities
-    if (bssid or mode is not WifiMode.STA) and not capabilities.advanced_wifi:
-        raise _invalid("not_supported_operation")
     if error := validate_credentials(ssid, password):
         raise _invalid(error)
     if bssid is not None and (error := validate_bssid(bssid)):
@@ -207,8 +204,6 @@ def _decode_payload(data: str, encoding: str) -> bytes:
 
 async def _async_send_custom_data(call: ServiceCall) -> ServiceResponse:
     coordinator = _coordinator(call)
-    if not coordinator.device.capabilities.custom_data:
-        raise _invalid("not_supported_operation")
     payload = _decode_payload(call.data[ATTR_DATA], call.data[ATTR_ENCODING])
     wait: bool = call.data[ATTR_WAIT_FOR_REPLY]
     reply = await _run(
@@ -235,8 +230,6 @@ async def _async_send_custom_data(call: ServiceCall) -> ServiceResponse:
 
 async def _async_disconnect_wifi(call: ServiceCall) -> ServiceResponse:
     coordinator = _coordinator(call)
-    if not coordinator.device.capabilities.disconnect_wifi:
-        raise _invalid("not_supported_operation")
     await _run(coordinator, coordinator.async_disconnect_wifi())
     return None
 

@@ -97,7 +97,7 @@ def demo() -> Iterator[Demo]:
             log.write(line)
             log.flush()
             banner.append(line)
-            if "Home Assistant is ready" in line:
+            if line.lstrip().startswith("Stop "):  # last line of the ready banner
                 ready.set()
 
     reader = threading.Thread(target=pump, daemon=True)

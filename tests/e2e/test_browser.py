@@ -20,7 +20,12 @@ if os.environ.get("BLE_PROV_E2E") != "1":
         allow_module_level=True,
     )
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import (
+    Locator,
+    Page,
+    TimeoutError as PlaywrightTimeoutError,
+    expect,
+)
 
 from .conftest import ARTIFACTS, SCREENSHOTS, Demo
 
@@ -84,3 +89,46 @@ def test_provision_through_frontend(demo: Demo, page: Page, shots: Shots) -> Non
     card = page.locator("ha-config-flow-card").filter(has_text=DEVICE_NAME)
     expect(card).to_be_visible(timeout=30_000)
     shots("discovered")
+
+    # 3. Add it: the config flow dialog opens on the confirmation step.
+    card.get_by_role("button", name=re.compile(r"^(Add|Configure)$")).click()
+    dialog = flow_dialog(page)
+    expect(dialog.get_by_text(f"Set up {DEVICE_NAME}")).to_be_visible()
+    shots("confirm")
+    dialog.get_by_role("button", name="Submit").click()
+
+    # 4. The Wi-Fi step lists the networks the device scanned.
+    expect(dialog.get_by_text(f"Wi-Fi network for {DEVICE_NAME}")).to_be_visible(timeout=30_000)
+    shots("wifi-form")
+
+    # 5. Pick the network from the device's scan (the dropdown), type a WRONG password.
+    network = dialog.get_by_label("Network")
+    network.click()
+    # The dropdown lists "<ssid> (<rssi> dBm)", strongest first (a searchable picker).
+    option = page.get_by_text(re.compile(rf"^{re.escape(demo.wifi_ssid)} \(-?\d+ dBm\)$"))
+    expect(option.first).to_be_visible()
+    shots("network-list")
+    option.first.click()
+    password = dialog.get_by_role("textbox", name="Password")
+    password.fill(WRONG_PASSWORD)
+    dialog.get_by_role("button", name="Submit").click()
+
+    # 6. The device really tries to join and fails: the flow comes back with the clear error.
+    error = dialog.get_by_text("The device could not join the network: the password is wrong.")
+    expect(error).to_be_visible(timeout=60_000)
+    shots("wrong-password")
+
+    # 7. The right password: the progress step while the device joins, then the success dialog.
+    password.fill(demo.wifi_password)
+    dialog.get_by_role("button", name="Submit").click()
+    progress = dialog.get_by_text(f"{DEVICE_NAME} is joining {demo.wifi_ssid}")
+    try:
+        progress.wait_for(timeout=5_000)
+        shots("provisioning")
+    except PlaywrightTimeoutError:  # the emulated join may already be over: not an error
+        pass
+    finish = dialog.get_by_role("button", name="Finish")
+    expect(finish).to_be_visible(timeout=60_000)
+    shots("success")
+    finish.click()
+    expect(dialog).to_be_hidden()

@@ -92,7 +92,7 @@ def fast_timings() -> Iterator[None]:
 async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
     """Poll ``predicate`` until it holds (the radio runs in the same event loop)."""
     async with asyncio.timeout(timeout):
-        while not predicate():
+        while not predicate():  # noqa: ASYNC110 - emulator state has no event to await
             await asyncio.sleep(0.01)
 
 
@@ -103,6 +103,8 @@ def blufi_networks() -> list[WifiAp]:
         WifiAp("HomeNet", rssi=-45, password=PASSWORD),
         WifiAp("Cafe", rssi=-60),
         WifiAp("Ghost", rssi=-70, password=PASSWORD, visible=False),
+        # A second access point of the same network, weaker: listed once, strongest first.
+        WifiAp("HomeNet", rssi=-85, password=PASSWORD),
     ]
 
 

@@ -8,10 +8,21 @@ from homeassistant.components import bluetooth
 from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
 
 from custom_components.ble_provisioning.const import DOMAIN
 
 from .conftest import wait_for
+
+
+def device_for(hass: HomeAssistant, address: str) -> dr.DeviceEntry:
+    """The device registry entry of ``address`` (works on every supported HA version)."""
+    registry = dr.async_get(hass)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            if (DOMAIN, address) in device.identifiers:
+                return device
+    raise AssertionError(f"no device for {address}")
 
 
 def flows_for(hass: HomeAssistant, address: str) -> list[Any]:

@@ -5,6 +5,7 @@ Every test drives Home Assistant's bluetooth manager, the virtual proxy and the 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
@@ -91,9 +92,7 @@ async def test_blufi_discovery_creates_entry(
     # The flow holds no connection while the user fills in the form.
     await wait_for(lambda: not emulator.connections)
 
-    result = await submit_wifi(
-        hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD}
-    )
+    result = await submit_wifi(hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "BLUFI_DEVICE"
     assert result["data"] == {
@@ -134,9 +133,7 @@ async def test_bluenet_discovery_creates_entry(hass: HomeAssistant, bench: Bench
     ]
     assert "advanced" not in {str(key) for key in result["data_schema"].schema}
 
-    result = await submit_wifi(
-        hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD}
-    )
+    result = await submit_wifi(hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Bluenet device 0001"
     assert result["data"][CONF_PROTOCOL] == "bluenet"
@@ -307,6 +304,7 @@ async def test_user_step_already_configured_meanwhile(hass: HomeAssistant, bench
     ("faults", "error"),
     [
         (BlufiFaults(disconnect_at_write=0), "connection_lost"),
+        (BlufiFaults(disconnect_at_write=1), "connection_lost"),
         (BlufiFaults(error_at_write={0: 0x09}), "device_error"),
         (BlufiFaults(ignore_writes_from=0), "timeout"),
         (BlufiFaults(drop_notifications={0}), "timeout"),
@@ -419,9 +417,7 @@ async def test_scan_failure_allows_typed_network(hass: HomeAssistant, bench: Ben
     assert result["errors"] == {"base": "scan_failed"}
     assert ssid_options(result) == []
     emulator.model.config.faults = BlufiFaults()
-    result = await submit_wifi(
-        hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD}
-    )
+    result = await submit_wifi(hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD})
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -504,9 +500,7 @@ async def test_blufi_provision_errors_then_retry(
     await wait_for(lambda: not emulator.connections)
 
     emulator.model.config.faults = BlufiFaults()
-    result = await submit_wifi(
-        hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD}
-    )
+    result = await submit_wifi(hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD})
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -547,9 +541,7 @@ async def test_bluenet_provision_errors_then_retry(
     await bench.bluenet()
     result = await confirm_discovery(hass, BLUENET_ADDRESS)
     with patch.object(const, "PROVISION_TIMEOUT", 0.6):
-        result = await submit_wifi(
-            hass, result["flow_id"], {"ssid": ssid, "password": password}
-        )
+        result = await submit_wifi(hass, result["flow_id"], {"ssid": ssid, "password": password})
     assert result["step_id"] == "wifi_cleartext"
     assert result["errors"] == {"base": error}
     assert suggested(result, "ssid") == ssid
@@ -560,9 +552,7 @@ async def test_bluenet_connection_lost(hass: HomeAssistant, bench: Bench) -> Non
     emulator = await bench.bluenet()
     result = await confirm_discovery(hass, BLUENET_ADDRESS)
     emulator.config.faults.disconnect_after_writes = 1
-    result = await submit_wifi(
-        hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD}
-    )
+    result = await submit_wifi(hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD})
     assert result["errors"] == {"base": "connection_lost"}
 
 
@@ -616,9 +606,7 @@ async def test_blufi_bssid(hass: HomeAssistant, bench: Bench) -> None:
     assert emulator.model.sta_bssid == bytes.fromhex("a4cf12000001")
 
 
-async def test_abort_during_provisioning_releases_device(
-    hass: HomeAssistant, bench: Bench
-) -> None:
+async def test_abort_during_provisioning_releases_device(hass: HomeAssistant, bench: Bench) -> None:
     """Closing the flow while provisioning cancels it and drops the connection."""
     emulator = await bench.blufi(BlufiDeviceConfig(networks=_blufi_env()))
     result = await confirm_discovery(hass, BLUFI_ADDRESS)
@@ -627,6 +615,10 @@ async def test_abort_during_provisioning_releases_device(
     )
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     await wait_for(lambda: emulator.model.connect_requests > 0)
+    # BENCH LIMITATION (reported): cancelling a GATT write while its response is in flight
+    # makes Bumble set the result of a cancelled future (InvalidStateError in its callback).
+    # Abort while the client waits for the outcome, between two status polls.
+    await asyncio.sleep(0.2)
     hass.config_entries.flow.async_abort(result["flow_id"])
     await hass.async_block_till_done()
     await wait_for(lambda: not emulator.connections)
@@ -636,9 +628,7 @@ async def test_abort_during_provisioning_releases_device(
 # ---------------------------------------------------------------------------- reconfigure
 
 
-async def test_reconfigure_moves_device_to_other_network(
-    hass: HomeAssistant, bench: Bench
-) -> None:
+async def test_reconfigure_moves_device_to_other_network(hass: HomeAssistant, bench: Bench) -> None:
     """Reconfigure re-provisions a configured device and reloads the entry."""
     emulator = await bench.blufi()
     entry = await setup_entry(hass, make_entry(BLUFI_ADDRESS, "blufi"))
@@ -668,6 +658,7 @@ async def test_reconfigure_bluenet_updates_hostname(hass: HomeAssistant, bench: 
         result = await submit_wifi(
             hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD}
         )
+        await hass.async_block_till_done()
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_HOSTNAME] == "http://192.168.178.100:6543/-/"
 
@@ -679,6 +670,10 @@ async def test_reconfigure_device_out_of_range(hass: HomeAssistant, bench: Bench
     coordinator = entry.runtime_data
     result = await entry.start_reconfigure_flow(hass)
     assert coordinator._suspended == 1
+    # While the flow owns the device the coordinator leaves it alone.
+    data = coordinator.data
+    await coordinator.async_refresh()
+    assert coordinator.data is data
     hass.config_entries.flow.async_abort(result["flow_id"])
     assert coordinator._suspended == 0
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 
+from homeassistant.components.diagnostics import REDACTED
+from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from homeassistant.components.diagnostics import REDACTED
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
-
 from custom_components.ble_provisioning.const import DOMAIN
 
 from .conftest import BLUFI_ADDRESS, PASSWORD, Bench, make_entry, setup_entry
+from .helpers import device_for
 
 
 async def test_diagnostics_redacted(
@@ -24,7 +23,7 @@ async def test_diagnostics_redacted(
     """Diagnostics show the state but no password, SSID or BSSID."""
     await bench.blufi()
     entry = await setup_entry(hass, make_entry(BLUFI_ADDRESS, "blufi"))
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, BLUFI_ADDRESS)})
+    device = device_for(hass, BLUFI_ADDRESS)
     assert device is not None
     await hass.services.async_call(
         DOMAIN,

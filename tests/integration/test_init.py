@@ -20,10 +20,12 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
+from bench.emulators.bluenet import BluenetConfig
 from bench.emulators.blufi import BlufiDeviceConfig, BlufiFaults
 from bench.proxy import VirtualProxy
 from custom_components.ble_provisioning import const
 from custom_components.ble_provisioning.const import (
+    CONF_HOSTNAME,
     CONF_LAST_SSID,
     CONF_STATUS_INTERVAL,
     DOMAIN,
@@ -36,12 +38,13 @@ from .conftest import (
     BLUFI_ADDRESS,
     PASSWORD,
     Bench,
+    bluenet_networks,
     blufi_networks,
     make_entry,
     setup_entry,
     wait_for,
 )
-from .helpers import flows_for
+from .helpers import device_for, flows_for
 
 WIFI_STATE = "sensor.test_device_wi_fi_state"
 SSID = "sensor.test_device_connected_ssid"
@@ -92,7 +95,7 @@ async def test_blufi_entities_and_device(
     assert rssi_entry.entity_category is not None
     assert rssi_entry.unique_id == f"{BLUFI_ADDRESS}_wifi_rssi"
 
-    device = device_registry.async_get_device(identifiers={(DOMAIN, BLUFI_ADDRESS)})
+    device = device_for(hass, BLUFI_ADDRESS)
     assert device is not None
     assert device.manufacturer == "Espressif"
     assert device.sw_version == "1.4"
@@ -102,21 +105,30 @@ async def test_blufi_entities_and_device(
     await wait_for(lambda: not emulator.connections)
 
 
-async def test_bluenet_entities(hass: HomeAssistant, bench: Bench) -> None:
-    """A Bluenet entry has no RSSI sensor; the status comes from the daemon's state."""
-    await bench.bluenet()
-    await setup_entry(hass, make_entry(BLUENET_ADDRESS, "bluenet", version="1.0"))
-    assert hass.states.get(WIFI_STATE).state == "disconnected"
+async def test_bluenet_entities(
+    hass: HomeAssistant, bench: Bench, device_registry: dr.DeviceRegistry
+) -> None:
+    """A Bluenet entry has no RSSI sensor; state, SSID and host name come from the daemon."""
+    await bench.bluenet(
+        BluenetConfig(networks=bluenet_networks(), initial_profile=("HomeNet", PASSWORD))
+    )
+    entry = make_entry(BLUENET_ADDRESS, "bluenet", version="1.0")
+    await setup_entry(hass, entry)
+    await wait_for(lambda: hass.states.get(WIFI_STATE).state == "connected")
+    assert hass.states.get(SSID).state == "HomeNet"
     assert hass.states.get(RSSI) is None
+    assert entry.data[CONF_HOSTNAME] == "http://192.168.178.100:6543/-/"
+    device = device_for(hass, BLUENET_ADDRESS)
+    assert device is not None
+    assert device.configuration_url == "http://192.168.178.100:6543/-/"
+    assert device.manufacturer == "Bluenet"
 
 
 async def test_buttons_scan_and_refresh(hass: HomeAssistant, bench: Bench) -> None:
     """Scan Wi-Fi fills the count, the list (not recorded) and the timestamp."""
     await bench.blufi()
     await setup_entry(hass, make_entry(BLUFI_ADDRESS, "blufi"))
-    await hass.services.async_call(
-        "button", "press", {"entity_id": SCAN_BUTTON}, blocking=True
-    )
+    await hass.services.async_call("button", "press", {"entity_id": SCAN_BUTTON}, blocking=True)
     state = hass.states.get(NETWORKS)
     assert state.state == "3"
     assert state.attributes["networks"] == [
@@ -130,9 +142,7 @@ async def test_buttons_scan_and_refresh(hass: HomeAssistant, bench: Bench) -> No
 
     assert "networks" in BleProvisioningSensor._unrecorded_attributes
 
-    await hass.services.async_call(
-        "button", "press", {"entity_id": REFRESH_BUTTON}, blocking=True
-    )
+    await hass.services.async_call("button", "press", {"entity_id": REFRESH_BUTTON}, blocking=True)
     assert hass.states.get(WIFI_STATE).state == "disconnected"
 
 
@@ -142,9 +152,7 @@ async def test_button_failure_is_translated(hass: HomeAssistant, bench: Bench) -
     await setup_entry(hass, make_entry(BLUFI_ADDRESS, "blufi"))
     emulator.model.config.faults = BlufiFaults(scan_error=True)
     with pytest.raises(HomeAssistantError) as err:
-        await hass.services.async_call(
-            "button", "press", {"entity_id": SCAN_BUTTON}, blocking=True
-        )
+        await hass.services.async_call("button", "press", {"entity_id": SCAN_BUTTON}, blocking=True)
     assert err.value.translation_key == "scan_failed"
     assert str(err.value).startswith(f"{BLUFI_ADDRESS} could not scan for Wi-Fi networks")
 
@@ -186,7 +194,9 @@ async def test_unavailable_when_gone_logged_once(
     await coordinator.async_refresh()
     await coordinator.async_refresh()
     unavailable_logs = [
-        record for record in caplog.records if "not in range" in record.getMessage()
+        record
+        for record in caplog.records
+        if "not in range" in record.getMessage()
         or "No connectable Bluetooth adapter or proxy currently sees" in record.getMessage()
     ]
     assert len(unavailable_logs) == 1

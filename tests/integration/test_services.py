@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from bench.emulators.blufi import BlufiFaults
 from custom_components.ble_provisioning import const
 from custom_components.ble_provisioning.const import DOMAIN
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr
 
 from .conftest import (
     BLUENET_ADDRESS,
@@ -24,12 +24,13 @@ from .conftest import (
     setup_entry,
     wait_for,
 )
+from .helpers import device_for
 
 EVENT = "event.test_device_device_event"
 
 
 def _device_id(hass: HomeAssistant, address: str) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, address)})
+    device = device_for(hass, address)
     assert device is not None
     return device.id
 
@@ -208,7 +209,11 @@ async def test_get_status_bluenet(hass: HomeAssistant, bluenet_device: Any) -> N
 
 @pytest.mark.parametrize(
     ("data", "encoding", "sent"),
-    [("hello", "text", b"hello"), ("68:65:6c 6c6f", "hex", b"hello"), ("aGVsbG8=", "base64", b"hello")],
+    [
+        ("hello", "text", b"hello"),
+        ("68:65:6c 6c6f", "hex", b"hello"),
+        ("aGVsbG8=", "base64", b"hello"),
+    ],
 )
 async def test_send_custom_data_with_reply(
     hass: HomeAssistant, blufi_device: Any, data: str, encoding: str, sent: bytes
@@ -241,9 +246,12 @@ async def test_send_custom_data_variants(hass: HomeAssistant, bench: Bench) -> N
     )
     await setup_entry(hass, make_entry(BLUFI_ADDRESS, "blufi"))
     device_id = _device_id(hass, BLUFI_ADDRESS)
-    assert await _call(
-        hass, "send_custom_data", {"device_id": device_id, "data": "ping"}, response=False
-    ) is None
+    assert (
+        await _call(
+            hass, "send_custom_data", {"device_id": device_id, "data": "ping"}, response=False
+        )
+        is None
+    )
     response = await _call(
         hass, "send_custom_data", {"device_id": device_id, "data": "ping", "wait_for_reply": True}
     )
@@ -319,6 +327,7 @@ async def test_target_validation(hass: HomeAssistant, bench: Bench) -> None:
 async def test_runtime_failure_device_gone(hass: HomeAssistant, blufi_device: Any) -> None:
     """A device that no longer answers: a translated runtime error."""
     emulator, device_id = blufi_device
+    await wait_for(lambda: not emulator.connections)
     emulator.model.config.faults = BlufiFaults(ignore_writes_from=0)
     with (
         patch.object(const, "CONNECT_TIMEOUT", 0.3),

@@ -96,12 +96,12 @@ async def test_figures_v2_negotiation_loop_stall(blufi_bench: BenchFactory) -> N
 @pytest.mark.blufi_soak
 @pytest.mark.parametrize(
     ("profile", "security", "count"),
-    [("v5.5", BlufiSecurity.V1, 1000), ("v6.0", BlufiSecurity.V2, 100)],
+    [("v5.5", BlufiSecurity.V1, 1000), ("v6.0", BlufiSecurity.V2, 1000)],
 )
 async def test_soak_negotiations(
     blufi_bench: BenchFactory, profile: str, security: BlufiSecurity, count: int
 ) -> None:
-    """1 000 V1 (and 100 V2) negotiations on one connection, none may fail."""
+    """1 000 V1 and 1 000 V2 negotiations on one connection; none may fail."""
     config = BlufiDeviceConfig(networks=default_networks(), seed=13, dh_private_bits=256)
     sessions: list[BlufiSession] = []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .client import BluenetClient
 from .const import SERVICE_UUID, BluenetState
 from .errors import (
     BluenetConnectionError,
@@ -16,6 +17,7 @@ from .models import BluenetOutcome, ConnectionState, DeviceInfo, ProvisionResult
 
 __all__ = [
     "SERVICE_UUID",
+    "BluenetClient",
     "BluenetConnectionError",
     "BluenetDecodeError",
     "BluenetError",
