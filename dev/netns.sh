@@ -41,8 +41,18 @@ create() {
 }
 
 delete() {
-  local ns=$1
-  ip netns pids "$ns" 2>/dev/null | xargs -r kill -TERM 2>/dev/null || true
+  # Stop what still runs inside (processes this run started there), then remove the namespace.
+  local ns=$1 i pids
+  pids=$(ip netns pids "$ns" 2>/dev/null || true)
+  if [ -n "$pids" ]; then
+    kill -TERM $pids 2>/dev/null || true
+    for i in $(seq 1 300); do
+      pids=$(ip netns pids "$ns" 2>/dev/null || true)
+      [ -z "$pids" ] && break
+      sleep 0.1
+    done
+    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null || true
+  fi
   ip netns delete "$ns" 2>/dev/null || true
 }
 

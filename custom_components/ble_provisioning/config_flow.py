@@ -88,6 +88,15 @@ OUTCOME_ERRORS: dict[ProvisionOutcome, str] = {
 }
 
 
+def _schema(fields: dict[Any, Any]) -> Any:
+    """Build a form schema.
+
+    Home Assistant 2026 annotates flow schemas with probatio's types while 2025.4 uses
+    voluptuous; the voluptuous schema works at runtime on both, so the boundary is typed Any.
+    """
+    return vol.Schema(fields)
+
+
 def _device_name(info: bluetooth.BluetoothServiceInfoBleak, protocol: Protocol) -> str:
     """Return the advertised name, or a readable fallback (Bluenet advertises no name)."""
     name = info.advertisement.local_name or info.name
@@ -214,7 +223,7 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(reason="no_devices_found")
         return self.async_show_form(
             step_id="user",
-            data_schema=vol.Schema(
+            data_schema=_schema(
                 {
                     vol.Required(CONF_ADDRESS): vol.In(
                         {
@@ -326,7 +335,7 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         }
         if capabilities.advanced_wifi:
             schema[vol.Optional(CONF_ADVANCED, default={})] = section(
-                vol.Schema(
+                _schema(
                     {
                         vol.Optional(CONF_BSSID): TextSelector(),
                         vol.Optional(CONF_MODE, default=WifiMode.STA.value): SelectSelector(
@@ -367,7 +376,7 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         identity = self._identity
         return self.async_show_form(
             step_id="wifi" if capabilities.encrypted else "wifi_cleartext",
-            data_schema=self.add_suggested_values_to_schema(vol.Schema(schema), self._suggested),
+            data_schema=self.add_suggested_values_to_schema(_schema(schema), self._suggested),
             errors=errors,
             description_placeholders={
                 "name": self._name,
@@ -527,6 +536,6 @@ class BleProvisioningOptionsFlow(OptionsFlow):
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                vol.Schema(schema), self.config_entry.options
+                _schema(schema), self.config_entry.options
             ),
         )

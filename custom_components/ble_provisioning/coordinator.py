@@ -34,6 +34,7 @@ from .const import (
     Protocol,
 )
 from .device import ProvisioningDevice, create_device
+from .issues import async_check_adapters
 from .models import (
     OUTCOME_FAILURE_REASON,
     DeviceError,
@@ -214,6 +215,8 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         """Read the Wi-Fi status while the device is in range."""
         if self._suspended:
             return self.data
+        if not async_check_adapters(self.hass):
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key="no_connectable_adapter")
         if not bluetooth.async_address_present(self.hass, self.address, connectable=True):
             raise UpdateFailed(
                 translation_domain=DOMAIN,

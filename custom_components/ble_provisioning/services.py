@@ -237,7 +237,7 @@ async def _async_disconnect_wifi(call: ServiceCall) -> ServiceResponse:
 _SERVICES: tuple[
     tuple[
         str,
-        vol.Schema,
+        Any,  # a voluptuous schema; HA 2026 annotates probatio's types (same runtime API)
         Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]],
         SupportsResponse,
     ],

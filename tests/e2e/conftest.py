@@ -6,7 +6,8 @@ browser test) does not need it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+import contextlib
 from dataclasses import dataclass
 import os
 from pathlib import Path
@@ -21,7 +22,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Page
+    # playwright lives in .venv-e2e only (scripts/e2e), not in the legs' venvs.
+    from playwright.sync_api import (  # type: ignore[import-not-found, unused-ignore]
+        BrowserContext,
+        Page,
+        Playwright,
+    )
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts" / "e2e"
@@ -71,6 +77,11 @@ def demo() -> Iterator[Demo]:
     """Start scripts/develop (fresh config, onboarding, emulated devices); stop it afterwards."""
     _require_private_network()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for stale in (ARTIFACTS / "timings.txt", ARTIFACTS / "browser-console.log"):
+        stale.unlink(missing_ok=True)
+    for stale in ARTIFACTS.glob("failure-*.png"):
+        stale.unlink()
+    shutil.rmtree(ARTIFACTS / "screenshots", ignore_errors=True)
     cmd = [str(REPO / "scripts" / "develop"), "--config", "artifacts/e2e/config"]
     if leg := os.environ.get("BLE_PROV_E2E_LEG"):
         cmd += ["--leg", leg]
@@ -79,7 +90,7 @@ def demo() -> Iterator[Demo]:
     log_path = ARTIFACTS / "develop.log"
     log = log_path.open("w", encoding="utf-8")
     started = time.monotonic()
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         cmd,
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -110,7 +121,8 @@ def demo() -> Iterator[Demo]:
         text = "".join(banner)
         url = re.search(r"Open\s+(http://\S+)", text)
         login = re.search(r"Log in as\s+(\S+) / (\S+)", text)
-        assert url and login, text
+        assert url, text
+        assert login, text
         yield Demo(
             url=url.group(1).rstrip("/"),
             username=login.group(1),
@@ -133,29 +145,39 @@ def demo() -> Iterator[Demo]:
 
 
 @pytest.fixture(scope="session")
-def browser_context() -> Iterator[BrowserContext]:
-    """Headless Chromium from Debian's package, driven by Playwright (no browser download)."""
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+def playwright_driver() -> Iterator[Playwright]:
+    """Playwright's driver (no browser download: Debian's chromium is launched below)."""
+    from playwright.sync_api import (  # type: ignore[import-not-found, unused-ignore]
+        sync_playwright,
+    )
 
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture
+def browser_context(
+    playwright_driver: Playwright, request: pytest.FixtureRequest
+) -> Iterator[BrowserContext]:
+    """Headless Chromium from Debian's package, a fresh profile per test."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: scripts/e2e installs Debian's chromium package")
-    profile = ARTIFACTS / "chromium-profile"
+    profile = ARTIFACTS / "chromium-profiles" / re.sub(r"\W+", "_", request.node.name)
     shutil.rmtree(profile, ignore_errors=True)
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 860},
-            locale="en-US",
-            timezone_id="UTC",
-        )
-        context.set_default_timeout(20_000)
-        try:
-            yield context
-        finally:
-            context.close()
+    context = playwright_driver.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": 1280, "height": 860},
+        locale="en-US",
+        timezone_id="UTC",
+    )
+    context.set_default_timeout(20_000)
+    try:
+        yield context
+    finally:
+        context.close()
 
 
 @pytest.fixture
@@ -165,19 +187,22 @@ def page(browser_context: BrowserContext) -> Iterator[Page]:
     console: list[str] = []
     tab.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
     yield tab
-    (ARTIFACTS / "browser-console.log").write_text("\n".join(console), encoding="utf-8")
+    with (ARTIFACTS / "browser-console.log").open("a", encoding="utf-8") as out:
+        out.writelines(f"{line}\n" for line in console)
     tab.close()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[Any]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Screenshot the page when the test body fails."""
-    outcome = yield
-    report = outcome.get_result()
+    report = yield
     if report.when == "call" and report.failed:
         tab = item.funcargs.get("page") if hasattr(item, "funcargs") else None
         if tab is not None:
-            try:
-                tab.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
-            except Exception:  # noqa: BLE001 - best effort
-                pass
+            safe = re.sub(r"\W+", "_", item.name)
+            shot = ARTIFACTS / f"failure-{safe}.png"
+            with contextlib.suppress(Exception):  # best effort
+                tab.screenshot(path=str(shot), full_page=True)
+    return report

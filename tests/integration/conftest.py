@@ -54,31 +54,6 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 
 @pytest.fixture(autouse=True)
-def ha_bleak_wrapper() -> Iterator[None]:
-    """Make protocol.gatt use the client class Home Assistant's bluetooth set-up installs.
-
-    WORKAROUND for a protocol-layer defect (reported to the lead): ``protocol/gatt.py`` binds
-    ``BleakClientWithServiceCache`` at import time, so when the package is imported before the
-    ``bluetooth`` integration installs habluetooth's wrapper (always in tests, possibly in
-    production) connections bypass Home Assistant's manager and proxies. This fixture performs
-    the call-time lookup the fix will do; remove it once gatt.py does that itself.
-    """
-    import bleak_retry_connector
-
-    from custom_components.ble_provisioning.protocol import gatt
-
-    class _CallTimeLookup:
-        def __call__(self, *args: Any, **kwargs: Any) -> Any:
-            return bleak_retry_connector.BleakClientWithServiceCache(*args, **kwargs)
-
-    if getattr(gatt, "BleakClientWithServiceCache", None) is None:
-        yield
-        return
-    with patch.object(gatt, "BleakClientWithServiceCache", _CallTimeLookup()):
-        yield
-
-
-@pytest.fixture(autouse=True)
 def fast_timings() -> Iterator[None]:
     """Shorten the integration's timers: the emulators answer in milliseconds."""
     with (

@@ -100,3 +100,11 @@ def service_info_copy(
     }
     values.update(changes)
     return bluetooth.BluetoothServiceInfoBleak(**values)
+
+
+def serialize_form(hass: HomeAssistant, result: ConfigFlowResult) -> Any:
+    """What the frontend receives for ``result`` (voluptuous or probatio, per HA version)."""
+    from homeassistant.helpers.data_entry_flow import _BaseFlowManagerView
+
+    view: Any = _BaseFlowManagerView(hass.config_entries.flow)
+    return view._prepare_result_json(result)

@@ -50,6 +50,7 @@ from .helpers import (
     confirm_discovery,
     discovery_flow,
     flows_for,
+    serialize_form,
     service_info_copy,
     ssid_options,
     submit_wifi,
@@ -89,6 +90,9 @@ async def test_blufi_discovery_creates_entry(
         {"value": "Cafe", "label": "Cafe (-60 dBm)"},
         {"value": "Neighbour", "label": "Neighbour (-80 dBm)"},
     ]
+    # The frontend can render the form (selectors, the collapsed advanced section).
+    serialized = serialize_form(hass, result)["data_schema"]
+    assert [field["name"] for field in serialized] == ["ssid", "password", "rescan", "advanced"]
     # The flow holds no connection while the user fills in the form.
     await wait_for(lambda: not emulator.connections)
 
@@ -701,6 +705,7 @@ async def test_options_flow(
         entry = await setup_entry(hass, make_entry(BLUENET_ADDRESS, protocol, version="1.0"))
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
+    assert serialize_form(hass, result)["data_schema"]
     keys = {str(key) for key in result["data_schema"].schema}
     assert (CONF_ALLOW_UNENCRYPTED in keys) is has_unencrypted
     user_input: dict[str, Any] = {CONF_STATUS_INTERVAL: 60}

@@ -255,6 +255,19 @@ async def test_repair_issue_without_connectable_adapter(
     assert entry.state is ConfigEntryState.LOADED
     assert issue_registry.async_get_issue(DOMAIN, ISSUE_NO_CONNECTABLE_ADAPTER) is None
 
+    # The last adapter goes away at runtime: unavailable and the issue comes back.
+    coordinator = entry.runtime_data
+    with patch(
+        "custom_components.ble_provisioning.issues.bluetooth.async_scanner_count",
+        return_value=0,
+    ):
+        await coordinator.async_refresh()
+    assert hass.states.get(WIFI_STATE).state == STATE_UNAVAILABLE
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_NO_CONNECTABLE_ADAPTER) is not None
+    await coordinator.async_refresh()
+    assert hass.states.get(WIFI_STATE).state == "disconnected"
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_NO_CONNECTABLE_ADAPTER) is None
+
 
 async def test_options_reload_but_data_updates_do_not(hass: HomeAssistant, bench: Bench) -> None:
     """Changing options reloads; the coordinator storing a new SSID does not."""

@@ -37,7 +37,7 @@ DOMAIN = "ble_provisioning_bench"
 CONFIG_SCHEMA = cv.empty_config_schema(DOMAIN)
 
 WORKING_SSID = "DemoHome"
-WORKING_PASSWORD = "provision-me"  # noqa: S105 - the demo's published Wi-Fi password
+WORKING_PASSWORD = "provision-me"  # the demo's published Wi-Fi password
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ class DemoNetwork:
 
 
 def _networks() -> list[DemoNetwork]:
-    """The environment: one network whose password is published, three whose are not."""
+    """Return the environment: one network with a published password, three without."""
     return [
         DemoNetwork(WORKING_SSID, -45, WORKING_PASSWORD),
         DemoNetwork("IoT-Lab", -61, secrets.token_urlsafe(12)),
@@ -61,15 +61,15 @@ def _networks() -> list[DemoNetwork]:
 
 def _build_emulators() -> list[EmulatedPeripheral]:
     """Two BluFi devices (security V1 and V2) and one Bluenet daemon, same environment."""
-    from bench.emulators.blufi import (  # noqa: PLC0415 - bench on sys.path only in the demo
-        BlufiDeviceConfig,
-        Esp32BlufiEmulator,
-        WifiAp,
-    )
     from bench.emulators.bluenet import (  # noqa: PLC0415
         BluenetConfig,
         BluenetDaemonEmulator,
         WifiNetwork,
+    )
+    from bench.emulators.blufi import (  # noqa: PLC0415 - bench on sys.path only in the demo
+        BlufiDeviceConfig,
+        Esp32BlufiEmulator,
+        WifiAp,
     )
 
     networks = _networks()
