@@ -17,11 +17,11 @@ the message always reads ``ATT error 0xNN NAME``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 import contextlib
 import inspect
 import logging
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 import uuid as uuid_module
 
 from bleak import exc as bleak_exc
@@ -32,7 +32,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError
-from bumble import att, core as bumble_core
+from bumble import att, core as bumble_core, hci
 from bumble.hci import Address
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from .radio import Radio, RadioAdvertisement
 
 _LOGGER = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # ---------------------------------------------------------------- feature detection
 LEGACY_GATT = inspect.isabstract(BleakGATTService)
@@ -253,6 +254,8 @@ class BumbleBleakClient(BaseBleakClient):
         self._slot_held = False
         self._char_proxies: dict[int, CharacteristicProxy[bytes]] = {}
         self._subscribers: dict[int, Callable[[bytes], None]] = {}
+        self._att_tasks: set[asyncio.Task[Any]] = set()
+        """Bumble GATT procedures still running (one may outlive a cancelled caller)."""
 
     # ------------------------------------------------------------ slot hooks
     def _acquire_slot(self) -> None:
@@ -298,14 +301,12 @@ class BumbleBleakClient(BaseBleakClient):
                         if self._address_type == "random"
                         else Address.PUBLIC_DEVICE_ADDRESS
                     )
-                    connection = await radio.central.connect(
-                        Address(self.address, kind), timeout=timeout
-                    )
+                    connection = await self._central_connect(Address(self.address, kind), timeout)
                 self._connection = connection
                 connection.on("disconnection", self._on_disconnection)
                 if radio.mtu != att.ATT_DEFAULT_MTU:
-                    await connection.gatt_client.request_mtu(radio.mtu)
-                self.services = await self._discover(connection)
+                    await self._att(connection.gatt_client.request_mtu(radio.mtu))
+                self.services = await self._att(self._discover(connection))
         except BaseException as err:
             self._connection = None
             self._give_back_slot()
@@ -313,11 +314,49 @@ class BumbleBleakClient(BaseBleakClient):
                 with contextlib.suppress(Exception):
                     connection.remove_listener("disconnection", self._on_disconnection)
                     await connection.disconnect()
+                for task in list(self._att_tasks):  # the link is down: nothing is in flight
+                    task.cancel()
             mapped = _map_exception(err)
             if mapped is err:
                 raise
             raise mapped from err
         return True
+
+    async def _central_connect(self, address: Address, timeout: float) -> Connection:
+        """Run Bumble's ``Device.connect`` so that giving up never leaves it armed.
+
+        Called with ``radio.connect_lock`` held. Cancelling ``Device.connect`` while it waits
+        (our ``asyncio.timeout`` or the caller's cancellation) would skip its
+        ``LE Create Connection Cancel``: the controller would keep initiating and later
+        complete a link nobody owns. So the connect runs in its own task; when the caller
+        gives up first, the pending connection is cancelled at the controller, its outcome is
+        awaited (still under the lock, so the next connect starts clean) and a link that
+        completed anyway is dropped.
+        """
+        central = self.radio.central
+        task = asyncio.ensure_future(central.connect(address, timeout=timeout))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._abandon_connect(task))
+            raise
+
+    async def _abandon_connect(self, task: asyncio.Future[Connection]) -> None:
+        central = self.radio.central
+        if not task.done():
+            try:
+                await central.send_command(hci.HCI_LE_Create_Connection_Cancel_Command())
+            except Exception:  # noqa: BLE001 - best effort: the wait below still bounds it
+                _LOGGER.debug("%s: connection cancel failed", self.address, exc_info=True)
+            await asyncio.wait({task}, timeout=2.0)
+            task.cancel()
+        try:
+            connection = await task
+        except BaseException:  # noqa: BLE001 - the expected outcome of a cancelled connect
+            return
+        _LOGGER.debug("%s: dropping a link that completed after the connect gave up", self.address)
+        with contextlib.suppress(Exception):
+            await connection.disconnect()
 
     async def _discover(self, connection: Connection) -> BleakGATTServiceCollection:
         client = connection.gatt_client
@@ -364,6 +403,11 @@ class BumbleBleakClient(BaseBleakClient):
         self._connection = None
         self._subscribers.clear()
         self._give_back_slot()
+        # The link is gone: no response can arrive any more, so a procedure still queued on
+        # Bumble's request semaphore may be cancelled safely (one awaiting its response has
+        # already been ended by Bumble's own disconnection handler).
+        for task in list(self._att_tasks):
+            task.cancel()
         if unsolicited and self._disconnected_callback is not None:
             self._disconnected_callback()
 
@@ -420,9 +464,51 @@ class BumbleBleakClient(BaseBleakClient):
                 return found.handle
         raise bleak_exc.BleakCharacteristicNotFoundError(specifier)
 
-    async def _run(self, operation: Any) -> Any:
+    async def _att(self, operation: Coroutine[Any, Any, _T]) -> _T:
+        """Run one Bumble GATT procedure so that cancelling the caller never cancels it.
+
+        ATT has no way to cancel a request: once a request PDU is on the air the client must
+        wait for its response before it may send the next one. Bumble's ``send_request``
+        awaits a bare future; cancelling the awaiting task cancels that future, and
+        *  a response already queued on the link then hits ``set_result`` on a cancelled
+           future (``InvalidStateError`` raised in the link's callback), and
+        *  Bumble releases its request semaphore at once, so the next request of the link
+           could be answered with the previous request's late response.
+
+        So the procedure runs in its own task and the caller awaits it through
+        :func:`asyncio.shield`: a cancelled caller returns at once (``CancelledError``) while
+        the procedure completes in the background, still holding Bumble's request semaphore,
+        and its outcome is consumed by :meth:`_att_done` (never "exception was never
+        retrieved"). A procedure that Bumble ends because the link dropped (its response future
+        is cancelled by ``GattClient.on_disconnection``) raises ``BleakError`` in the caller,
+        as the real bleak backends do, instead of a ``CancelledError`` the caller never asked
+        for.
+        """
+        task = asyncio.ensure_future(operation)
+        self._att_tasks.add(task)
+        task.add_done_callback(self._att_done)
         try:
-            return await operation
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise  # the caller was cancelled; the procedure goes on in the background
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # both: the caller's own cancellation wins
+            msg = f"{self.address}: disconnected during a GATT procedure"
+            raise BleakError(msg) from None
+
+    def _att_done(self, task: asyncio.Task[Any]) -> None:
+        self._att_tasks.discard(task)
+        if task.cancelled():
+            return
+        err = task.exception()  # retrieved: also when its caller had been cancelled
+        if err is not None:
+            _LOGGER.debug("%s: GATT procedure ended with %r", self.address, err)
+
+    async def _run(self, operation: Coroutine[Any, Any, _T]) -> _T:
+        try:
+            return await self._att(operation)
         except Exception as err:
             mapped = _map_exception(err)
             if mapped is err:

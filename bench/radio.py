@@ -19,6 +19,7 @@ import logging
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from bumble import hci
 from bumble.controller import Controller
 from bumble.device import Advertisement, Device
 from bumble.hci import Address, OwnAddressType
@@ -62,6 +63,46 @@ class RadioAdvertisement:
 AdvertisementListener = Callable[[RadioAdvertisement], None]
 
 
+def _fix_create_connection_cancel(controller: Controller) -> None:
+    """Make ``LE Create Connection Cancel`` end the pending connection, as the spec says.
+
+    Bumble's controller answers the command with success but keeps the pending connection
+    request and sends no event. Bumble's host then waits for the connection outcome without a
+    timeout (``Device.connect`` after its own timeout), and a caller that gave up leaves the
+    request armed: the next advertisement of that device completes it as a link no host-side
+    ``Connection`` owns (``Device.on_connection`` fails its ``connect_own_address_type``
+    assertion). The device, connected to that ghost, stops advertising, so the next connect
+    to it hangs until its timeout.
+
+    Here the command clears the request and, when one was pending, reports it as an
+    ``LE Connection Complete`` event with status UNKNOWN_CONNECTION_IDENTIFIER (Core spec
+    Vol 4, Part E, 7.8.13), so Bumble's host raises a connection failure at once.
+    """
+
+    def cancel(_command: hci.HCI_Command) -> hci.HCI_StatusReturnParameters:
+        pending = controller.pending_le_connection
+        controller.pending_le_connection = None
+        if pending is not None:
+            peer: Address = pending.peer_address
+            event = hci.HCI_LE_Connection_Complete_Event(
+                status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
+                connection_handle=0,
+                role=hci.Role.CENTRAL,
+                peer_address_type=peer.address_type,
+                peer_address=peer,
+                connection_interval=0,
+                peripheral_latency=0,
+                supervision_timeout=0,
+                central_clock_accuracy=0,
+            )
+            # After the Command Complete event that returning from here produces.
+            asyncio.get_running_loop().call_soon(controller.send_hci_packet, event)
+        return hci.HCI_StatusReturnParameters(status=hci.HCI_ErrorCode.SUCCESS)
+
+    # The controller dispatches commands with getattr(self, "on_<command name>").
+    controller.on_hci_le_create_connection_cancel_command = cancel  # type: ignore[method-assign]
+
+
 @dataclass(slots=True)
 class _PeripheralSlot:
     emulator: EmulatedPeripheral
@@ -90,6 +131,7 @@ class Radio:
         self.central_controller = Controller(
             "central", link=self.link, public_address=central_address
         )
+        _fix_create_connection_cancel(self.central_controller)
         self.central = Device(
             name="bench-central",
             address=Address(central_address),
@@ -187,6 +229,42 @@ class Radio:
         await device.power_off()
         self.link.remove_controller(slot.controller)
         emulator.device = None
+
+    def is_idle(self) -> bool:
+        """Return True when nothing on the radio waits on a timer a clock jump could fire.
+
+        That is: no HCI command outstanding on any stack, no GATT request of the central
+        awaiting its response, and every peripheral without a link advertising again (its
+        auto-restart after a disconnect is over).
+        """
+        devices = [self.central, *(slot.device for slot in self._peripherals.values())]
+        if any(device.host.pending_command is not None for device in devices):
+            return False
+        if any(
+            connection.gatt_client.pending_request is not None
+            for connection in self.central.connections.values()
+        ):
+            return False
+        for slot in self._peripherals.values():
+            device = slot.device
+            if device.connections:
+                continue
+            advertising_set = device.legacy_advertising_set
+            if advertising_set is not None and not advertising_set.enabled:
+                return False
+        return True
+
+    async def settle(self, timeout: float = 2.0) -> None:
+        """Wait until :meth:`is_idle` (TimeoutError after ``timeout`` seconds).
+
+        Home Assistant's ``async_fire_time_changed`` runs every timer handle that falls due
+        before the new time, including the timeout of an HCI command or a GATT request in
+        flight; call this first so that such a jump cannot fail an unrelated Bumble procedure
+        (``CommandTimeoutError`` from an advertising restart, for example).
+        """
+        async with asyncio.timeout(timeout):
+            while not self.is_idle():  # noqa: ASYNC110 - polling Bumble state
+                await asyncio.sleep(0.005)
 
     @property
     def peripherals(self) -> list[EmulatedPeripheral]:

@@ -88,12 +88,17 @@ def _coordinator(call: ServiceCall) -> BleProvisioningCoordinator:
             translation_key="invalid_device",
             translation_placeholders={"device_id": device_id},
         )
-    entry: BleProvisioningConfigEntry | None = None
-    for entry_id in device.config_entries:
-        candidate = call.hass.config_entries.async_get_entry(entry_id)
-        if candidate is not None and candidate.domain == DOMAIN:
-            entry = candidate
-            break
+    # Matched through the device's (DOMAIN, address) identifier: DeviceEntry.config_entries
+    # is deprecated in newer Home Assistant (a device has one config_entry_id there), and
+    # config_entry_id does not exist in 2025.4.
+    entry: BleProvisioningConfigEntry | None = next(
+        (
+            candidate
+            for candidate in call.hass.config_entries.async_entries(DOMAIN)
+            if (DOMAIN, candidate.unique_id) in device.identifiers
+        ),
+        None,
+    )
     if entry is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,

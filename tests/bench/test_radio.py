@@ -311,3 +311,96 @@ async def test_bench_scenario_timing(radio: Radio, record_property: object) -> N
     for key, value in timings.items():
         record_property(key, round(value, 2))  # type: ignore[operator]
     assert timings["total_ms"] < 5000
+
+
+class _HeldWrites(Generic):
+    """Holds every write request until ``release`` is set (its response stays in flight)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(address=ADDRESS, echo=False, **kwargs)  # type: ignore[arg-type]
+        self.received = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def on_write(self, char_uuid: str, value: bytes, connection: Connection) -> None:
+        self.writes.append(value)
+        self.received.set()
+        await self.release.wait()
+
+
+async def test_cancelled_write_keeps_att_request_response_order(radio: Radio) -> None:
+    """Cancelling a write whose response is in flight neither breaks nor confuses the link.
+
+    ATT cannot cancel a request: the next request may only go out after the late response.
+    Without that the read below would be answered with the cancelled write's response
+    (mismatch, then a GATT timeout) or Bumble would set the result of a cancelled future.
+    """
+    peripheral = _HeldWrites()
+    await radio.add_peripheral(peripheral)
+    loop = asyncio.get_running_loop()
+    loop_errors: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: loop_errors.append(context))
+    try:
+        client = await _connect(radio, await _find(radio, Generic.SERVICE))
+        write = asyncio.ensure_future(
+            client.write_gatt_char(Generic.WRITE_CHAR, b"held", response=True)
+        )
+        await asyncio.wait_for(peripheral.received.wait(), 2.0)
+        write.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await write
+        read = asyncio.ensure_future(client.read_gatt_char(Generic.READ_CHAR))
+        await asyncio.sleep(0.05)
+        assert not read.done()  # queued behind the write's outstanding response
+        peripheral.release.set()
+        assert bytes(await asyncio.wait_for(read, 2.0)) == b"bench"
+        await client.write_gatt_char(Generic.WRITE_CHAR, b"next", response=True)
+        assert peripheral.writes == [b"held", b"next"]
+        assert client.is_connected
+        await client.disconnect()
+        await asyncio.sleep(0)  # let the shielded procedure's done callback run
+    finally:
+        loop.set_exception_handler(None)
+    assert loop_errors == []
+
+
+async def test_link_drop_during_request_raises_bleak_error(radio: Radio) -> None:
+    """A request pending when the device drops the link fails with BleakError, not Cancelled."""
+    peripheral = _HeldWrites()
+    await radio.add_peripheral(peripheral)
+    client = await _connect(radio, await _find(radio, Generic.SERVICE))
+    write = asyncio.ensure_future(
+        client.write_gatt_char(Generic.WRITE_CHAR, b"held", response=True)
+    )
+    await asyncio.wait_for(peripheral.received.wait(), 2.0)
+    await peripheral.disconnect()
+    with pytest.raises(BleakError, match="disconnected"):
+        await asyncio.wait_for(write, 2.0)
+    peripheral.release.set()
+
+
+async def test_connect_timeout_leaves_no_pending_connection(radio: Radio) -> None:
+    """A connect that times out (device not connectable) leaves nothing behind.
+
+    The next connect right after the device advertises again succeeds at once: no ghost link
+    completed later by a stale controller-side connection request holds the device.
+    """
+    peripheral = Generic(address=ADDRESS)
+    await radio.add_peripheral(peripheral)
+    device = await _find(radio, Generic.SERVICE)
+    first = await _connect(radio, device)  # the device stops advertising while connected
+    second = BleakClient(device, backend=radio.client_backend, timeout=0.3)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    with pytest.raises((TimeoutError, BleakError)):
+        await second.connect(timeout=0.3)
+    assert loop.time() - start < 2.0
+    await first.disconnect()
+    await asyncio.sleep(0.2)  # the device advertises again (every 20 ms)
+    assert len(radio.central.connections) == 0
+    assert not peripheral.is_connected
+    start = loop.time()
+    third = await _connect(radio, device, timeout=5.0)
+    assert loop.time() - start < 1.0
+    assert third.is_connected
+    assert len(peripheral.connections) == 1
+    await third.disconnect()

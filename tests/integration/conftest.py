@@ -128,6 +128,9 @@ class Bench:
         moved past every stale-advertisement limit.
         """
         await self.proxy.async_stop()
+        # The clock jump below fires every pending timer handle, Bumble's too: let the
+        # radio finish what it is doing first (e.g. re-advertising after a disconnect).
+        await self.radio.settle()
         later = time.monotonic() + 3600
         with (
             patch("habluetooth.manager.monotonic_time_coarse", return_value=later),

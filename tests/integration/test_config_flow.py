@@ -619,10 +619,6 @@ async def test_abort_during_provisioning_releases_device(hass: HomeAssistant, be
     )
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     await wait_for(lambda: emulator.model.connect_requests > 0)
-    # BENCH LIMITATION (reported): cancelling a GATT write while its response is in flight
-    # makes Bumble set the result of a cancelled future (InvalidStateError in its callback).
-    # Abort while the client waits for the outcome, between two status polls.
-    await asyncio.sleep(0.2)
     hass.config_entries.flow.async_abort(result["flow_id"])
     await hass.async_block_till_done()
     await wait_for(lambda: not emulator.connections)
@@ -656,15 +652,15 @@ async def test_reconfigure_bluenet_updates_hostname(hass: HomeAssistant, bench: 
     entry.add_to_hass(hass)  # not loaded: nothing to suspend
     result = await entry.start_reconfigure_flow(hass)
     assert result["step_id"] == "wifi_cleartext"
-    # BENCH LIMITATION (reported): a reconnect right after the flow's disconnect can hang on
-    # the Bluenet emulator until the connect timeout; keep that timeout short here.
-    with patch.object(const, "CONNECT_TIMEOUT", 0.5):
-        result = await submit_wifi(
-            hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD}
-        )
-        await hass.async_block_till_done()
+    result = await submit_wifi(hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD})
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_HOSTNAME] == "http://192.168.178.100:6543/-/"
+    # The reload reconnects right after the flow's disconnect: it must not wait for a timeout.
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert loop.time() - start < 5.0
 
 
 async def test_reconfigure_device_out_of_range(hass: HomeAssistant, bench: Bench) -> None:

@@ -567,17 +567,27 @@ async def test_invalid_psk_freezes_the_daemon(radio: Radio, start_daemon: Start)
 async def test_second_credentials_write_while_joining_is_ignored(
     radio: Radio, start_daemon: Start
 ) -> None:
-    config = fast_config(networks=[WifiNetwork("home", "correct horse")])
+    # The join must still be running when the second write arrives: give its first step a
+    # delay no scheduling hiccup reaches (the fast 2 ms one is over before a loaded CPU sends
+    # the next write), and check that premise on the emulator before relying on it.
+    join_delay = 1.0
+    config = fast_config(
+        networks=[WifiNetwork("home", "correct horse")],
+        timings=replace(FAST, join_delay=join_delay),
+    )
     emulator, _client = await start_daemon(config, connect=False)
     async with BleakClient(
         await find_device(radio, emulator.address), backend=radio.client_backend
     ) as raw:
         await raw.write_gatt_char(SSID_UUID, b"home", response=True)
         await raw.write_gatt_char(CREDENTIALS_UUID, b"correct horse", response=True)
+        assert emulator.model.is_joining, "first join already over: premise not met"
         await raw.write_gatt_char(CREDENTIALS_UUID, b"another one", response=True)
+        assert emulator.model.is_joining, "first join already over: premise not met"
     assert emulator.model.joins == ["home"]
     assert len(emulator.model.writes) == 3
-    await wait_for(lambda: emulator.model.char_state == 3)
+    await wait_for(lambda: emulator.model.char_state == 3, timeout=join_delay + 4.0)
+    assert emulator.model.joins == ["home"]
 
 
 async def test_reads_ignore_offsets(radio: Radio, start_daemon: Start) -> None:

@@ -75,22 +75,43 @@ async def test_figures_full_provisioning(
         assert writes == (9 if security == "V1" else 11)
 
 
+STALL_LIMIT = 0.05
+"""A synchronous 3072-bit pow() on the loop stalls it ~100 ms (more on a loaded CPU)."""
+STALL_RUNS = 3
+
+
 async def test_figures_v2_negotiation_loop_stall(blufi_bench: BenchFactory) -> None:
-    """Longest event-loop stall while the client negotiates V2 (ffdhe3072)."""
+    """Longest event-loop stall while the client negotiates V2 (ffdhe3072).
+
+    The ticker's lateness also counts time the OS gives other processes, so on a loaded CPU
+    one negotiation can show a long stall the code did not cause. The negotiation is repeated
+    (on the same link, up to ``STALL_RUNS`` times, stopping at the first run under the limit)
+    and the limit applies to the best run: DH work done synchronously on the loop stalls every
+    run, scheduling noise does not hit every one.
+    """
     config = BlufiDeviceConfig(networks=default_networks(), seed=12)
     async with blufi_bench(profile="v6.0", config=config) as bench:
         client = bench.client()
         async with client:
             await client.get_version()
-            with StallMeter() as meter:
-                start = time.perf_counter()
-                assert await client.negotiate_security() is BlufiSecurity.V2
-                wall = time.perf_counter() - start
+            stalls: list[float] = []
+            walls: list[float] = []
+            while len(stalls) < STALL_RUNS:
+                with StallMeter() as meter:
+                    start = time.perf_counter()
+                    assert await client.negotiate_security() is BlufiSecurity.V2
+                    walls.append(time.perf_counter() - start)
+                stalls.append(meter.max_late)
+                if meter.max_late < STALL_LIMIT:
+                    break
+            best = min(range(len(stalls)), key=stalls.__getitem__)
             print(  # noqa: T201
-                f"\nFIGURE V2 negotiation: {wall * 1000:.1f} ms wall, longest event-loop "
-                f"stall {meter.max_late * 1000:.1f} ms (client and emulated device share the loop)"
+                f"\nFIGURE V2 negotiation: {walls[best] * 1000:.1f} ms wall, longest event-loop "
+                f"stall {stalls[best] * 1000:.1f} ms (best of {len(stalls)} negotiation(s); "
+                f"each run: {', '.join(f'{x * 1000:.1f}' for x in stalls)} ms; client and "
+                "emulated device share the loop)"
             )
-            assert meter.max_late < 0.05  # a synchronous 3072-bit pow() takes ~100 ms
+            assert stalls[best] < STALL_LIMIT
 
 
 @pytest.mark.blufi_soak

@@ -390,6 +390,19 @@ class AsyncBlufiClient:
         self._waiters.append(waiter)
         return waiter
 
+    def _drop(self, waiter: _Waiter) -> None:
+        """Forget a waiter nobody will await (its request was not sent).
+
+        The link may have dropped first: ``_fail_waiters`` then already set the error on its
+        future, which is marked retrieved here (no "exception was never retrieved").
+        """
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
+        if not waiter.future.done():
+            waiter.future.cancel()
+        elif not waiter.future.cancelled():
+            waiter.future.exception()
+
     async def _wait(self, waiter: _Waiter, timeout: float, what: str) -> Message:
         try:
             return await self._link.wait(waiter.future, timeout, what)
@@ -459,8 +472,8 @@ class AsyncBlufiClient:
             try:
                 await self._link.write(self._write_uuid, raw, response=True)
             except BaseException:
-                if waiter is not None and waiter in self._waiters:
-                    self._waiters.remove(waiter)
+                if waiter is not None:
+                    self._drop(waiter)
                 raise
             self.writes += 1
             if waiter is not None:
@@ -479,8 +492,7 @@ class AsyncBlufiClient:
         try:
             await self._send(frame_type, subtype, payload)
         except BaseException:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
+            self._drop(waiter)
             raise
         return await self._wait(waiter, self._timeout if timeout is None else timeout, what)
 
@@ -537,8 +549,7 @@ class AsyncBlufiClient:
                 FrameType.DATA, DataSubtype.NEG, data_packet, encrypt=False, checksum=False
             )
         except BaseException:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
+            self._drop(waiter)
             raise
         # A V2 device without hardware MPI needs seconds of DH: allow twice the timeout.
         msg = await self._wait(waiter, self._timeout * 2, "device public key")
@@ -586,8 +597,7 @@ class AsyncBlufiClient:
             try:
                 await self._send(FrameType.CTRL, ControlSubtype.GET_WIFI_LIST)
             except BaseException:
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
+                self._drop(waiter)
                 raise
             try:
                 msg = await self._wait(waiter, timeout, "Wi-Fi list")

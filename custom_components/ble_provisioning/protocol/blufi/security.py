@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import hashlib
-import importlib
 import secrets
 import time
 from typing import Literal, cast
@@ -24,16 +23,16 @@ from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algori
 from .const import DH_G, V1_DH_P, V1_KEY_BYTES, V2_DH_P, V2_KEY_BYTES, BlufiSecurity, NegType
 from .errors import BlufiSecurityError
 
+# A plain import statement, not importlib.import_module(): Home Assistant reports
+# import_module() calls made while its event loop runs as blocking I/O.
+try:  # cryptography >= 48 keeps CFB in the "decrepit" package
+    from cryptography.hazmat.decrepit.ciphers import (  # type: ignore[attr-defined,unused-ignore]
+        modes as _cfb_modes,
+    )
+except ImportError:  # pragma: no cover - depends on the installed cryptography
+    _cfb_modes = modes  # type: ignore[misc,assignment,unused-ignore]
 
-def _load_cfb() -> Callable[[bytes], modes.ModeWithInitializationVector]:
-    try:  # cryptography >= 48 moved CFB to the "decrepit" package
-        module = importlib.import_module("cryptography.hazmat.decrepit.ciphers.modes")
-        return cast("Callable[[bytes], modes.ModeWithInitializationVector]", module.CFB)
-    except (ImportError, AttributeError):  # pragma: no cover - depends on the installed version
-        return modes.CFB
-
-
-_CFB = _load_cfb()
+_CFB = cast("Callable[[bytes], modes.ModeWithInitializationVector]", _cfb_modes.CFB)
 
 Role = Literal["phone", "device"]
 
