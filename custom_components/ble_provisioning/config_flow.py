@@ -17,7 +17,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_ADDRESS, CONF_PASSWORD
 from homeassistant.core import CALLBACK_TYPE, callback
-from homeassistant.data_entry_flow import AbortFlow, section
+from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, AbortFlow, section
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -160,9 +160,16 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> None:
         """Keep the discovery card's title in step with the advertised name."""
         name = _device_name(service_info, self._protocol)
-        if name != self._name:
-            self._name = name
-            self.context["title_placeholders"] = {"name": name}
+        if name == self._name:
+            return
+        self._name = name
+        self.context["title_placeholders"] = {"name": name}
+        # Tell the frontend to reload the card (async_update_title_placeholders does exactly
+        # this in newer Home Assistant; 2025.4 does not have it).
+        self.hass.bus.async_fire(
+            EVENT_DATA_ENTRY_FLOW_PROGRESSED,
+            {"handler": self.handler, "flow_id": self.flow_id, "refresh": True},
+        )
 
     def _select(self, address: str, protocol: Protocol, name: str) -> None:
         self._address = address

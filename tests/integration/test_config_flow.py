@@ -18,8 +18,9 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
 import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events
 
 from bench.device import GenericTestPeripheral
 from bench.emulators.blufi import BlufiDeviceConfig, BlufiFaults, WifiAp
@@ -208,12 +209,17 @@ async def test_discovery_title_follows_name(hass: HomeAssistant, bench: Bench) -
     first = await bench.blufi(BlufiDeviceConfig(name="ESP_OLD", networks=blufi_networks()))
     flow = await discovery_flow(hass, BLUFI_ADDRESS)
     assert flow["context"]["title_placeholders"] == {"name": "ESP_OLD"}
+    refreshes = async_capture_events(hass, EVENT_DATA_ENTRY_FLOW_PROGRESSED)
     await bench.remove(first)
     await bench.blufi(BlufiDeviceConfig(name="ESP_NEW", networks=blufi_networks()), wait=False)
     await wait_for(
         lambda: flows_for(hass, BLUFI_ADDRESS)[0]["context"]["title_placeholders"]
         == {"name": "ESP_NEW"}
     )
+    # The frontend is told to reload the card.
+    assert {"handler": DOMAIN, "flow_id": flow["flow_id"], "refresh": True} in [
+        event.data for event in refreshes
+    ]
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], {})
     assert result["description_placeholders"]["name"] == "ESP_NEW"
 
