@@ -292,19 +292,17 @@ class EmulatedPeripheral:
                 ),
             )
 
-        def write_request(bearer: Any, request: Any) -> None:
-            props = props_of(request.attribute_handle)
-            if props is not None and not props & Prop.WRITE:
-                reject(bearer, request)
-                return
-            original_request(bearer, request)
+        def guarded(original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+            """Wrap a write-request handler: answer 0x03 when the characteristic lacks WRITE."""
 
-        def prepare_write(bearer: Any, request: Any) -> None:
-            props = props_of(request.attribute_handle)
-            if props is not None and not props & Prop.WRITE:
-                reject(bearer, request)
-                return
-            original_prepare(bearer, request)
+            def handler(bearer: Any, request: Any) -> None:
+                props = props_of(request.attribute_handle)
+                if props is not None and not props & Prop.WRITE:
+                    reject(bearer, request)
+                    return
+                original(bearer, request)
+
+            return handler
 
         def write_command(bearer: Any, request: Any) -> None:
             props = props_of(request.attribute_handle)
@@ -315,9 +313,9 @@ class EmulatedPeripheral:
 
         # Bumble dispatches ATT PDUs with getattr(server, "on_<pdu name>"), so instance
         # attributes take precedence over the class's methods.
-        server.on_att_write_request = write_request
+        server.on_att_write_request = guarded(original_request)
         server.on_att_write_command = write_command
-        server.on_att_prepare_write_request = prepare_write
+        server.on_att_prepare_write_request = guarded(original_prepare)
 
     def _make_reader(self, key: str) -> Callable[[BumbleConnection], Awaitable[bytes]]:
         async def read(connection: BumbleConnection) -> bytes:

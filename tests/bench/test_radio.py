@@ -24,6 +24,8 @@ from bench.device import (
 )
 from bench.radio import Radio
 
+from .scenario import echo_round_trips_and_disconnect, report_timings
+
 ADDRESS = "AA:BB:CC:DD:EE:01"
 
 
@@ -293,23 +295,16 @@ async def test_bench_scenario_timing(radio: Radio, record_property: object) -> N
     found = time.perf_counter()
     client = await _connect(radio, device)
     connected = time.perf_counter()
-    received: asyncio.Queue[bytes] = asyncio.Queue()
-    await client.start_notify(Generic.NOTIFY_CHAR, lambda _c, d: received.put_nowait(bytes(d)))
-    for i in range(10):
-        await client.write_gatt_char(Generic.WRITE_CHAR, bytes([i]) * 16, response=True)
-        assert await asyncio.wait_for(received.get(), 1) == bytes([i]) * 16
-    trips = time.perf_counter()
-    await client.disconnect()
-    done = time.perf_counter()
-    timings = {
-        "discovery_ms": (found - started) * 1000,
-        "connect_ms": (connected - found) * 1000,
-        "round_trip_ms": (trips - connected) * 100,
-        "total_ms": (done - started) * 1000,
-    }
-    print("bench_timings standalone " + " ".join(f"{k}={v:.1f}" for k, v in timings.items()))  # noqa: T201
-    for key, value in timings.items():
-        record_property(key, round(value, 2))  # type: ignore[operator]
+    trips, done = await echo_round_trips_and_disconnect(client)
+    timings = report_timings(
+        "standalone",
+        record_property,  # type: ignore[arg-type]
+        started=started,
+        found=found,
+        connected=connected,
+        trips=trips,
+        done=done,
+    )
     assert timings["total_ms"] < 5000
 
 

@@ -21,6 +21,8 @@ from bench.proxy import VirtualProxy
 from bench.radio import Radio
 from custom_components.ble_provisioning.const import DOMAIN
 
+from ..scenario import echo_round_trips_and_disconnect, report_timings
+
 BLUFI_SERVICE = "0000ffff-0000-1000-8000-00805f9b34fb"
 BLUENET_SERVICE = "fbe51523-b3e6-4f68-b6da-410c0bba1a78"
 BLUFI_ADDRESS = "AA:BB:CC:DD:EE:01"
@@ -208,21 +210,14 @@ async def test_ha_bench_scenario_timing(
     found = time.perf_counter()
     client = await _establish(hass, BLUFI_ADDRESS)
     connected = time.perf_counter()
-    received: asyncio.Queue[bytes] = asyncio.Queue()
-    await client.start_notify(Generic.NOTIFY_CHAR, lambda _c, d: received.put_nowait(bytes(d)))
-    for i in range(10):
-        await client.write_gatt_char(Generic.WRITE_CHAR, bytes([i]) * 16, response=True)
-        assert await asyncio.wait_for(received.get(), 1) == bytes([i]) * 16
-    trips = time.perf_counter()
-    await client.disconnect()
-    done = time.perf_counter()
-    timings = {
-        "discovery_ms": (found - started) * 1000,
-        "connect_ms": (connected - found) * 1000,
-        "round_trip_ms": (trips - connected) * 100,
-        "total_ms": (done - started) * 1000,
-    }
-    print("bench_timings ha " + " ".join(f"{k}={v:.1f}" for k, v in timings.items()))  # noqa: T201
-    for key, value in timings.items():
-        record_property(key, round(value, 2))
+    trips, done = await echo_round_trips_and_disconnect(client)
+    timings = report_timings(
+        "ha",
+        record_property,  # type: ignore[arg-type]
+        started=started,
+        found=found,
+        connected=connected,
+        trips=trips,
+        done=done,
+    )
     assert timings["total_ms"] < 5000
