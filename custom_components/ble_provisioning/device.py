@@ -2,33 +2,40 @@
 
 The protocol library's :class:`~.protocol.device.ProvisioningDevice` owns the link (locks, idle
 release, slot waits); this module only hands it the freshest ``BLEDevice`` from Home Assistant's
-bluetooth manager (the best adapter or proxy in range) and turns the library's typed errors into
-translated Home Assistant errors, in one place.
+bluetooth manager (the best adapter or proxy in range), keeps the bluetooth manager's discovery
+history in step with the entries, and turns the library's typed errors into translated Home
+Assistant errors, in one place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from homeassistant.components import bluetooth
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from . import const
-from .const import BLUENET_SERVICE_UUID, BLUFI_SERVICE_UUID, DOMAIN
+from .const import DOMAIN
 from .protocol.device import ProvisioningDevice, create_device
 from .protocol.errors import InvalidInputError, OperationNotSupportedError, ProvisioningError
 from .protocol.models import Protocol
 
 
-def protocol_from_service_uuids(service_uuids: Iterable[str]) -> Protocol | None:
-    """Return the protocol an advertisement announces, if any."""
-    uuids = {uuid.lower() for uuid in service_uuids}
-    if BLUENET_SERVICE_UUID in uuids:
-        return Protocol.BLUENET
-    if BLUFI_SERVICE_UUID in uuids:
-        return Protocol.BLUFI
-    return None
+@callback
+def async_forget_discovery(hass: HomeAssistant, address: str, *, rediscover: bool) -> None:
+    """Clear ``address`` from the bluetooth manager's match history.
+
+    A device that is reset later (or whose entry is removed) then raises a discovery card again,
+    as improv_ble does after provisioning. ``rediscover`` also runs discovery at once with the
+    last advertisement (wanted after a removal). Home Assistant 2025.4 has no way to clear the
+    history without that re-run: there ``async_rediscover_address`` serves both cases (the
+    re-run for a configured device ends in an ``already_configured`` abort, which shows
+    nothing).
+    """
+    clear = getattr(bluetooth, "async_clear_address_from_match_history", None)
+    if rediscover or clear is None:
+        bluetooth.async_rediscover_address(hass, address)
+    else:
+        clear(hass, address)
 
 
 def ha_device(

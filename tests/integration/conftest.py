@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 import time
 from typing import Any
 from unittest.mock import patch
@@ -34,7 +35,6 @@ from bench.proxy import VirtualProxy
 from bench.radio import Radio
 from custom_components.ble_provisioning import const
 from custom_components.ble_provisioning.const import (
-    CONF_ALLOW_UNENCRYPTED,
     CONF_LAST_SSID,
     CONF_PROTOCOL,
     CONF_PROTOCOL_VERSION,
@@ -51,6 +51,32 @@ BLUENET_ADDRESS = "B0:0B:1E:00:00:01"
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/ble_provisioning."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A DeprecationWarning raised from the integration's code fails its test."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(
+                pytest.mark.filterwarnings("error::DeprecationWarning:custom_components")
+            )
+
+
+@pytest.fixture(autouse=True)
+def fail_on_ha_deprecation(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Home Assistant reporting a deprecated use by this integration fails the test.
+
+    Home Assistant logs these ("Detected that custom integration 'ble_provisioning' ...
+    This will stop working in Home Assistant X") instead of raising.
+    """
+    yield
+    reports = [
+        record.getMessage()
+        for record in (*caplog.get_records("setup"), *caplog.get_records("call"), *caplog.records)
+        if f"integration '{DOMAIN}'" in record.getMessage()
+    ]
+    assert not reports, reports
 
 
 @pytest.fixture(autouse=True)
@@ -205,8 +231,7 @@ def make_entry(
             CONF_PROTOCOL_VERSION: version,
             CONF_LAST_SSID: "HomeNet",
         },
-        options=options
-        or {CONF_STATUS_INTERVAL: const.DEFAULT_STATUS_INTERVAL, CONF_ALLOW_UNENCRYPTED: False},
+        options=options or {CONF_STATUS_INTERVAL: const.DEFAULT_STATUS_INTERVAL},
     )
 
 

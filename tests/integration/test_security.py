@@ -50,7 +50,9 @@ async def test_password_never_exposed(
     blufi_entry = result["result"]
 
     result = await confirm_discovery(hass, BLUENET_ADDRESS)
-    result = await submit_wifi(hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD})
+    result = await submit_wifi(
+        hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD, "allow_cleartext": True}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     bluenet_entry = result["result"]
 
