@@ -24,17 +24,21 @@ from .protocol.models import Protocol
 def async_forget_discovery(hass: HomeAssistant, address: str, *, rediscover: bool) -> None:
     """Clear ``address`` from the bluetooth manager's match history.
 
-    A device that is reset later (or whose entry is removed) then raises a discovery card again,
-    as improv_ble does after provisioning. ``rediscover`` also runs discovery at once with the
-    last advertisement (wanted after a removal). Home Assistant 2025.4 has no way to clear the
-    history without that re-run: there ``async_rediscover_address`` serves both cases (the
-    re-run for a configured device ends in an ``already_configured`` abort, which shows
-    nothing).
+    After a successful setup (``rediscover=False``), a device that is reset later raises a
+    discovery card again, as improv_ble does. After a removal (``rediscover=True``) discovery
+    also runs at once with the last advertisement, so the card is back immediately.
+
+    Home Assistant 2025.4 has no call that only clears the history
+    (``async_clear_address_from_match_history`` came later), and its
+    ``async_rediscover_address`` re-runs discovery, which refills the history at once and, for
+    a device just set up, only starts a flow that aborts: there, nothing is done after a
+    success, and the removal's rediscovery is what brings the card back.
     """
-    clear = getattr(bluetooth, "async_clear_address_from_match_history", None)
-    if rediscover or clear is None:
+    if rediscover:
         bluetooth.async_rediscover_address(hass, address)
-    else:
+        return
+    clear = getattr(bluetooth, "async_clear_address_from_match_history", None)
+    if clear is not None:
         clear(hass, address)
 
 
