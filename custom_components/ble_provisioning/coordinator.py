@@ -313,8 +313,8 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
             EVENT_PROVISIONING_SUCCEEDED if report.success else EVENT_PROVISIONING_FAILED,
             {"ssid": accepted_ssid(report.ssid), "outcome": report.outcome.value},
         )
-        # The status changed on the device: read it again.
-        await self.async_request_refresh()
+        # The status changed on the device: read it now (not debounced behind an earlier read).
+        await self.async_refresh()
         return report
 
     async def async_send_custom_data(
@@ -332,7 +332,7 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         """Ask the device to leave its network: a deliberate leave, not a failure."""
         await self.gate.async_run(self.device.disconnect_wifi)
         self.async_set_updated_data(replace(self.data, failure_reason=None))
-        await self.async_request_refresh()
+        await self.async_refresh()  # not debounced behind an earlier read: the state changed
 
     # -------------------------------------------------------------- events
 

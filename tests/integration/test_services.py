@@ -365,3 +365,17 @@ async def test_runtime_failure_device_gone(hass: HomeAssistant, blufi_device: An
     ):
         await _call(hass, "get_status", {"device_id": device_id})
     assert err.value.translation_key == "timeout"
+
+
+async def test_send_custom_data_too_long(hass: HomeAssistant, blufi_device: Any) -> None:
+    """Oversized custom data is refused before connecting, naming the limit (not the MAC)."""
+    emulator, device_id = blufi_device
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(
+            hass, "send_custom_data", {"device_id": device_id, "data": "x" * 65536}, response=False
+        )
+    assert err.value.translation_key == "custom_data_too_long"
+    assert "65535" in str(err.value)
+    assert "65536" in str(err.value)
+    assert BLUFI_ADDRESS not in str(err.value)
+    assert "custom_data" not in emulator.model.fields
