@@ -489,11 +489,9 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         ssid = accepted_ssid(result.ssid) or self._request.ssid
         security = result.security.value if result.security else None
         if self.source == SOURCE_RECONFIGURE:
-            updates: dict[str, Any] = {CONF_LAST_SSID: ssid}
+            updates: dict[str, Any] = {CONF_LAST_SSID: ssid, CONF_LAST_SECURITY: security}
             if hostname:
                 updates[CONF_HOSTNAME] = hostname
-            if security:
-                updates[CONF_LAST_SECURITY] = security
             return self.async_update_reload_and_abort(
                 self._get_reconfigure_entry(), data_updates=updates
             )

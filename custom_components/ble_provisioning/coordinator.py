@@ -257,12 +257,9 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         )
         registry = dr.async_get(self.hass)
         # async_get_device(identifiers=...) is deprecated in newer Home Assistant and its
-        # replacement does not exist in 2025.4: look the device up through the entry.
+        # replacement does not exist in 2025.4: the entry's device (an entry has one).
         for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
-            if (DOMAIN, self.address) in device.identifiers:
-                registry.async_update_device(
-                    device.id, configuration_url=configuration_url(hostname)
-                )
+            registry.async_update_device(device.id, configuration_url=configuration_url(hostname))
 
     async def async_scan(self) -> list[WifiNetwork]:
         """Scan with the device's radio and keep the result."""
@@ -291,22 +288,20 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         report = replace(report, hostname=accepted_hostname(report.hostname))
         hostname = report.hostname or self.data.hostname
         self._async_store_hostname(hostname)
-        updates: dict[str, Any] = {}
-        if report.security is not None:
-            updates[CONF_LAST_SECURITY] = report.security.value
+        security = report.security or self.data.security
+        updates: dict[str, Any] = {CONF_LAST_SECURITY: security.value if security else None}
         if report.success and (ssid := accepted_ssid(report.ssid)) is not None:
             updates[CONF_LAST_SSID] = ssid
-        if updates:
-            self.hass.config_entries.async_update_entry(
-                self.config_entry, data={**self.config_entry.data, **updates}
-            )
+        self.hass.config_entries.async_update_entry(
+            self.config_entry, data={**self.config_entry.data, **updates}
+        )
         self.async_set_updated_data(
             replace(
                 self.data,
                 last_provision=report,
                 failure_reason=None if report.success else report.outcome,
                 hostname=hostname,
-                security=report.security or self.data.security,
+                security=security,
             )
         )
         self._async_fire(

@@ -100,11 +100,11 @@ class DeviceGate:
 
     @callback
     def _async_ended(self) -> None:
+        # Never while closing: closing drops every pause without ending it.
         self._device.idle_timeout = 0.0
-        if not self._closing:
-            self._entry.async_create_background_task(
-                self._hass, self._device.disconnect(), f"{DOMAIN} release {self._device.address}"
-            )
+        self._entry.async_create_background_task(
+            self._hass, self._device.disconnect(), f"{DOMAIN} release {self._device.address}"
+        )
 
     # -------------------------------------------------------------- operations
 

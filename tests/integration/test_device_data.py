@@ -35,6 +35,7 @@ HOSTILE_HOSTNAMES = [
     "a" * 300,
     "http://" + "a" * 300,
     "h" * 64 + ".local",
+    ".".join(["a" * 63] * 4),  # 255 characters: longer than a DNS name may be
 ]
 
 

@@ -17,6 +17,7 @@ from custom_components.ble_provisioning.const import (
     BLUFI_SERVICE_UUID,
     DOMAIN,
 )
+from custom_components.ble_provisioning.device import async_forget_discovery
 from custom_components.ble_provisioning.protocol.discovery import (
     ESPRESSIF_COMPANY_ID,
     advertised_protocol,
@@ -100,7 +101,9 @@ async def test_gadget_with_ffff_raises_no_card(hass: HomeAssistant, bench: Bench
     assert not flows_for(hass, GADGET)
 
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    assert GADGET in result["data_schema"].schema[CONF_ADDRESS].container
+    schema = result["data_schema"]
+    assert schema is not None
+    assert GADGET in schema.schema[CONF_ADDRESS].container
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_ADDRESS: GADGET}
     )
@@ -131,3 +134,23 @@ async def test_match_history_cleared_after_success(hass: HomeAssistant, bench: B
     await hass.config_entries.async_remove(result["result"].entry_id)
     await hass.async_block_till_done()
     await wait_for(lambda: bool(flows_for(hass, "24:0A:C4:00:00:01")))
+
+
+async def test_forget_discovery_per_version(hass: HomeAssistant, bench: Bench) -> None:
+    """Success clears the history where Home Assistant can; removal always rediscovers."""
+    calls: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            bluetooth,
+            "async_clear_address_from_match_history",
+            lambda _hass, address: calls.append(f"clear {address}"),
+            raising=False,
+        )
+        patch.setattr(
+            bluetooth,
+            "async_rediscover_address",
+            lambda _hass, address: calls.append(f"rediscover {address}"),
+        )
+        async_forget_discovery(hass, LAMP, rediscover=False)
+        async_forget_discovery(hass, LAMP, rediscover=True)
+    assert calls == [f"clear {LAMP}", f"rediscover {LAMP}"]

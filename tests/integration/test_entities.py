@@ -16,6 +16,12 @@ NETWORKS = "sensor.blufi_device_networks_found"
 LAST_SCAN = "sensor.blufi_device_last_scan"
 
 
+def _state(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return state.state
+
+
 async def test_flow_scan_carried_into_the_entry(hass: HomeAssistant, bench: Bench) -> None:
     """ "Networks found" and "Last scan" show the scan the flow just made, not "unknown"; the
     scan is handed over once and not kept in the entry.
@@ -29,7 +35,9 @@ async def test_flow_scan_carried_into_the_entry(hass: HomeAssistant, bench: Benc
     assert networks is not None
     assert networks.state == "3"
     assert networks.attributes["networks"][0] == {"ssid": "HomeNet", "rssi": -45, "auth": None}
-    assert hass.states.get(LAST_SCAN).state != STATE_UNKNOWN
+    last_scan = hass.states.get(LAST_SCAN)
+    assert last_scan is not None
+    assert last_scan.state != STATE_UNKNOWN
     assert CONF_FLOW_SCAN not in result["result"].data
 
 
@@ -68,14 +76,14 @@ async def test_deliberate_disconnect_is_not_a_failure(hass: HomeAssistant, bench
         blocking=True,
     )
     await hass.async_block_till_done()
-    assert hass.states.get("sensor.test_device_wi_fi_state").state == "connected"
+    assert _state(hass, "sensor.test_device_wi_fi_state") == "connected"
     await hass.services.async_call(
         DOMAIN, "disconnect_wifi", {"device_id": device_id}, blocking=True
     )
     await hass.async_block_till_done()
     assert emulator.model.disconnect_ap_requests == 1
-    assert hass.states.get("sensor.test_device_wi_fi_state").state == "disconnected"
-    assert hass.states.get("sensor.test_device_failure_reason").state == "none"
+    assert _state(hass, "sensor.test_device_wi_fi_state") == "disconnected"
+    assert _state(hass, "sensor.test_device_failure_reason") == "none"
     status = await hass.services.async_call(
         DOMAIN, "get_status", {"device_id": device_id}, blocking=True, return_response=True
     )

@@ -18,10 +18,13 @@ import pytest
 from bench.emulators.blufi import BlufiDeviceConfig, BlufiFaults
 from custom_components.ble_provisioning import const
 from custom_components.ble_provisioning.const import CONF_PROTOCOL_VERSION
+from custom_components.ble_provisioning.device import ha_device
 from custom_components.ble_provisioning.protocol import errors as library_errors
 from custom_components.ble_provisioning.protocol.bluenet import errors as bluenet_errors
 from custom_components.ble_provisioning.protocol.blufi import errors as blufi_errors
-from custom_components.ble_provisioning.wifi_form import WIFI_STEP_IDS
+from custom_components.ble_provisioning.protocol.models import Protocol
+from custom_components.ble_provisioning.wifi_form import WIFI_STEP_IDS, wifi_errors
+from custom_components.ble_provisioning.wifi_request import provision_request
 
 from .conftest import (
     BLUENET_ADDRESS,
@@ -222,7 +225,9 @@ async def test_blufi_cleartext_only_as_consented_fallback(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"]["last_security"] == "cleartext"
     await hass.async_block_till_done()
-    assert hass.states.get("sensor.blufi_device_provisioning_security").state == "cleartext"
+    security = hass.states.get("sensor.blufi_device_provisioning_security")
+    assert security is not None
+    assert security.state == "cleartext"
 
 
 @pytest.mark.parametrize(
@@ -314,3 +319,68 @@ async def test_options_error_states_the_minimum(hass: HomeAssistant, bench: Benc
         **result["description_placeholders"]
     )
     assert "30 seconds" in message
+
+
+async def test_reconfigure_unidentified_device(hass: HomeAssistant, bench: Bench) -> None:
+    """An entry without a stored version whose device cannot be identified: the form says the
+    security is negotiated when the password is sent, and shows why identifying failed.
+    """
+    entry = make_entry("24:0A:C4:00:00:99", "blufi")
+    data = dict(entry.data)
+    del data[CONF_PROTOCOL_VERSION]
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, data=data)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "wifi_unidentified"
+    assert result["errors"] == {"base": "device_not_found"}
+    hass.config_entries.flow.async_abort(result["flow_id"])
+
+
+def test_provision_request_refuses_what_forms_and_actions_cannot_send() -> None:
+    """Direct callers get the same checks the schemas make (range, enums)."""
+    blufi = ha_device(None, BLUFI_ADDRESS, Protocol.BLUFI)  # type: ignore[arg-type]
+    base = {"ssid": "HomeNet", "password": PASSWORD}
+    cases: list[tuple[dict[str, Any], dict[str, str]]] = [
+        ({"mode": "mesh"}, {"mode": "not_supported_operation"}),
+        (
+            {
+                "mode": "softap",
+                "softap_ssid": "AP",
+                "softap_password": "ap-password",
+                "softap_auth_mode": "wep",
+            },
+            {"softap_auth_mode": "invalid_softap_auth_mode"},
+        ),
+        (
+            {
+                "mode": "softap",
+                "softap_ssid": "AP",
+                "softap_auth_mode": "open",
+                "softap_channel": 14,
+            },
+            {"softap_channel": "invalid_softap_channel"},
+        ),
+        (
+            {
+                "mode": "softap",
+                "softap_ssid": "AP",
+                "softap_auth_mode": "open",
+                "softap_max_connections": True,
+            },
+            {"softap_max_connections": "invalid_softap_max_connections"},
+        ),
+    ]
+    for values, errors in cases:
+        request, found = provision_request(blufi, base | values)
+        assert request is None
+        assert found == errors
+    request, found = provision_request(
+        blufi, base | {"mode": "softap", "softap_ssid": "AP", "softap_password": "ap-password"}
+    )
+    assert found == {}
+    assert request is not None
+    assert request.softap is not None
+    assert request.softap.auth == "wpa2_psk"
+    assert wifi_errors({"softap_ssid": "invalid_softap_ssid"}, blufi.capabilities) == {
+        "base": "invalid_softap_ssid"
+    }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from bench.emulators.blufi import BlufiDeviceConfig, BlufiFaults, Esp32BlufiEmulator, WifiAp
 from custom_components.ble_provisioning import const
+from custom_components.ble_provisioning.config_flow import BleProvisioningConfigFlow
 from custom_components.ble_provisioning.const import DOMAIN
 
 from .conftest import (
@@ -89,7 +90,7 @@ async def test_reconfigure_pause_blocks_every_operation_and_expires(
     assert coordinator.last_update_success
     # The device comes back into view: no refresh starts behind the flow's back.
     coordinator.last_update_success = False
-    coordinator._async_advertisement(None, None)  # type: ignore[arg-type]
+    coordinator._async_advertisement(None, None)
     await hass.async_block_till_done()
     coordinator.last_update_success = True
     assert emulator.model.connections == connections
@@ -106,7 +107,7 @@ async def test_reconfigure_pause_blocks_every_operation_and_expires(
     result = await submit_wifi(hass, result["flow_id"], {"ssid": "Cafe"})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert emulator.model.sta_ssid == b"Cafe"
+    assert bytes(emulator.model.sta_ssid) == b"Cafe"
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert not entry.runtime_data.gate.paused
@@ -120,7 +121,7 @@ async def test_reconfigure_uses_the_entry_device(hass: HomeAssistant, bench: Ben
     entry = await setup_entry(hass, make_entry(BLUFI_ADDRESS, "blufi"))
     coordinator = entry.runtime_data
     result = await entry.start_reconfigure_flow(hass)
-    flow = hass.config_entries.flow._progress[result["flow_id"]]
+    flow = cast("BleProvisioningConfigFlow", hass.config_entries.flow._progress[result["flow_id"]])
     assert flow._device is coordinator.device
     assert coordinator.gate.paused
     hass.config_entries.flow.async_abort(result["flow_id"])
