@@ -134,12 +134,9 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
 
     def _use_own_device(self) -> ProvisioningDevice:
         """Return the flow's own device object for the selected address (created on first use)."""
-        if (
-            self._device is not None
-            and self._owns_device
-            and self._device.address == (self._address)
-        ):
-            return self._device
+        device = self._device
+        if device is not None and self._owns_device and device.address == self._address:
+            return device
         self._release_device()
         self._device = ha_device(
             self.hass,

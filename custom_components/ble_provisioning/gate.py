@@ -120,7 +120,10 @@ class DeviceGate:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="device_busy",
-                translation_placeholders={"name": self._entry.title},
+                translation_placeholders={
+                    "name": self._entry.title,
+                    "minutes": str(round(const.PAUSE_TIMEOUT / 60)),
+                },
             )
 
     async def async_run[T](self, operation: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from bench.emulators.bluenet import BluenetConfig
 from bench.emulators.blufi import BlufiDeviceConfig, BlufiFaults
 from bench.proxy import VirtualProxy
-from custom_components.ble_provisioning import const
+from custom_components.ble_provisioning import _async_entry_updated, const
 from custom_components.ble_provisioning.const import (
     CONF_HOSTNAME,
     CONF_LAST_SSID,
@@ -327,3 +327,22 @@ async def test_remove_entry_rediscovers(hass: HomeAssistant, bench: Bench) -> No
     await hass.async_block_till_done()
     await wait_for(lambda: bool(flows_for(hass, BLUFI_ADDRESS)))
     assert bluetooth.async_address_present(hass, BLUFI_ADDRESS, connectable=True)
+
+
+async def test_options_listener_before_2025_8(hass: HomeAssistant, bench: Bench) -> None:
+    """The update listener Home Assistant before 2025.8 needs: it reloads on options changes
+    only (on newer versions the options flow reloads and no listener is registered; the
+    function is called directly there).
+    """
+    await bench.blufi()
+    entry = await setup_entry(hass, make_entry(BLUFI_ADDRESS, "blufi"))
+    coordinator = entry.runtime_data
+    await _async_entry_updated(hass, entry)
+    await hass.async_block_till_done()
+    assert entry.runtime_data is coordinator
+    hass.config_entries.async_update_entry(entry, options={CONF_STATUS_INTERVAL: 60})
+    await hass.async_block_till_done()  # 2025.4: the registered listener reloads here
+    await _async_entry_updated(hass, entry)
+    await hass.async_block_till_done()
+    assert entry.runtime_data is not coordinator
+    assert entry.runtime_data.options == {CONF_STATUS_INTERVAL: 60}

@@ -83,7 +83,12 @@ async def test_reconfigure_pause_blocks_every_operation_and_expires(
     await wait_for(lambda: not emulator.connections)
     connections = emulator.model.connections
 
-    await _assert_everything_refused(hass, "device_busy", "Test device is being reconfigured")
+    await _assert_everything_refused(
+        hass,
+        "device_busy",
+        "Test device is being reconfigured; try again when the "
+        "reconfiguration is finished (a reconfiguration left open ends after 10 minutes)",
+    )
     data = coordinator.data
     await coordinator.async_refresh()
     assert coordinator.data is data
