@@ -100,6 +100,8 @@ def wifi_suggestions(values: Mapping[str, Any]) -> dict[str, Any]:
     """Return what a redisplayed Wi-Fi form offers back: everything typed but passwords."""
     return {
         CONF_SSID: values.get(CONF_SSID),
+        # The clear-text acknowledgement: a top-level field for Bluenet, advanced for BluFi.
+        CONF_ALLOW_CLEARTEXT: values.get(CONF_ALLOW_CLEARTEXT, False),
         CONF_ADVANCED: {key: values[key] for key in ADVANCED_FIELDS if key in values},
     }
 

@@ -196,6 +196,12 @@ async def test_bluenet_requires_cleartext_acknowledgement(
     )
     assert result["errors"] == {"allow_cleartext": "cleartext_not_allowed"}
     assert not emulator.model.joins
+    # Accepted once, the acknowledgement is offered back after another error.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"ssid": "HomeNet", "password": "short", "allow_cleartext": True}
+    )
+    assert result["errors"] == {"password": "invalid_password"}
+    assert suggested(result, "allow_cleartext") is True
     result = await submit_wifi(
         hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD, "allow_cleartext": True}
     )
