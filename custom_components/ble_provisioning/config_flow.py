@@ -1,9 +1,8 @@
-"""Config flow: discover, identify, pick a network, provision; reconfigure; options.
+"""Config flow: discover, identify, pick a network, provision; reconfigure.
 
-One library device object serves the whole flow (identify, scan and provision share its link,
-kept ``FLOW_IDLE_TIMEOUT`` seconds between steps). A reconfigure flow of a loaded entry uses the
-entry coordinator's own device object and pauses the coordinator meanwhile, so the two never
-compete for the device.
+One library device object serves the whole flow, and a reconfigure flow of a loaded entry uses
+the entry's own (see :mod:`.flow_device`). The forms are built in :mod:`.wifi_form`, the input is
+checked in :mod:`.wifi_request`; the options flow is in :mod:`.options_flow`.
 """
 
 from __future__ import annotations
@@ -11,22 +10,18 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from homeassistant import config_entries
 from homeassistant.components import bluetooth
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
-    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlow,
 )
 from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, AbortFlow
-from homeassistant.helpers.selector import NumberSelector, NumberSelectorConfig, NumberSelectorMode
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
@@ -44,12 +39,12 @@ from .const import (
     CONF_STATUS_INTERVAL,
     DEFAULT_STATUS_INTERVAL,
     DOMAIN,
-    MAX_STATUS_INTERVAL,
-    MIN_STATUS_INTERVAL,
 )
-from .coordinator import BleProvisioningCoordinator, flow_scan_data
-from .device import async_forget_discovery, flow_errors, ha_device
+from .coordinator import flow_scan_data
+from .device import async_forget_discovery, flow_errors
 from .device_data import accepted_hostname, accepted_ssid, accepted_version
+from .flow_device import FlowDevice
+from .options_flow import BleProvisioningOptionsFlow
 from .protocol.device import ProvisioningDevice, device_class
 from .protocol.device_blufi import security_for_version
 from .protocol.discovery import advertised_protocol, device_filter
@@ -80,12 +75,6 @@ from .wifi_request import provision_request
 
 _LOGGER = logging.getLogger(__name__)
 
-if TYPE_CHECKING:
-    _OptionsFlowBase = OptionsFlow
-else:
-    # Reloads the entry after an options change where Home Assistant can (OPTIONS_FLOW_RELOADS).
-    _OptionsFlowBase = getattr(config_entries, "OptionsFlowWithReload", OptionsFlow)
-
 
 def _outcome_error(outcome: ProvisionOutcome) -> str:
     """Form error of an unsuccessful outcome ("timeout" alone means the device was silent)."""
@@ -112,9 +101,7 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         self._protocol = Protocol.BLUFI
         self._name = ""
         self._discovered: dict[str, tuple[Protocol, str]] = {}
-        self._device: ProvisioningDevice | None = None
-        self._owns_device = False
-        self._paused: BleProvisioningCoordinator | None = None
+        self._flow_device: FlowDevice | None = None
         self._identity: DeviceIdentity | None = None
         self._networks: list[WifiNetwork] | None = None
         self._scan_time: datetime | None = None
@@ -132,54 +119,24 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
 
     # -------------------------------------------------------------- the device
 
-    def _use_own_device(self) -> ProvisioningDevice:
-        """Return the flow's own device object for the selected address (created on first use)."""
-        device = self._device
-        if device is not None and self._owns_device and device.address == self._address:
-            return device
-        self._release_device()
-        self._device = ha_device(
-            self.hass,
-            self._address,
-            self._protocol,
-            idle_timeout=const.FLOW_IDLE_TIMEOUT,
-            version=self._identity.version if self._identity else None,
-        )
-        self._owns_device = True
-        return self._device
+    @property
+    def _devices(self) -> FlowDevice:
+        if self._flow_device is None:
+            self._flow_device = FlowDevice(self.hass, self.flow_id)
+        return self._flow_device
 
-    def _use_entry_device(self) -> ProvisioningDevice:
-        """Reconfigure: the loaded entry's device object (its coordinator paused), else own."""
-        entry = self._get_reconfigure_entry()
-        if entry.state is ConfigEntryState.LOADED and not entry.runtime_data.gate.closing:
-            coordinator: BleProvisioningCoordinator = entry.runtime_data
-            coordinator.gate.async_pause(self.flow_id)  # (re)started at every step: it expires
-            if self._paused is not coordinator:
-                self._resume_coordinator()
-                self._paused = coordinator
-            if self._device is not coordinator.device:
-                self._release_device()
-                self._device = coordinator.device
-                self._owns_device = False
-            return coordinator.device
-        self._resume_coordinator()
-        return self._use_own_device()
+    @property
+    def _device(self) -> ProvisioningDevice | None:
+        """The device object the flow uses now (None before the first step needs one)."""
+        return None if self._flow_device is None else self._flow_device.device
 
     def _current_device(self) -> ProvisioningDevice:
+        version = self._identity.version if self._identity else None
         if self.source == SOURCE_RECONFIGURE:
-            return self._use_entry_device()
-        return self._use_own_device()
-
-    def _release_device(self) -> None:
-        device, self._device = self._device, None
-        if device is not None and self._owns_device:
-            self.hass.async_create_task(device.close(), eager_start=True)
-        self._owns_device = False
-
-    def _resume_coordinator(self) -> None:
-        coordinator, self._paused = self._paused, None
-        if coordinator is not None:
-            coordinator.gate.async_resume(self.flow_id)
+            return self._devices.of_entry(
+                self._get_reconfigure_entry(), self._address, self._protocol, version
+            )
+        return self._devices.own(self._address, self._protocol, version)
 
     @callback
     def async_remove(self) -> None:
@@ -189,8 +146,8 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
             self._unsub_advertisements = None
         if self._provision_task is not None and not self._provision_task.done():
             self._provision_task.cancel()
-        self._release_device()
-        self._resume_coordinator()
+        if self._flow_device is not None:
+            self._flow_device.async_end()
 
     # -------------------------------------------------------------- discovery
 
@@ -477,11 +434,7 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         if not result.success:
             return self._show_wifi_form({"base": _outcome_error(result.outcome)})
         async_forget_discovery(self.hass, self._address, rediscover=False)
-        # Done with the device: release the link before the entry's coordinator connects.
-        if self._owns_device:
-            assert self._device is not None
-            await self._device.close()
-        self._resume_coordinator()
+        await self._devices.async_done()
         hostname = accepted_hostname(result.hostname)
         ssid = accepted_ssid(result.ssid) or self._request.ssid
         security = result.security.value if result.security else None
@@ -507,46 +460,4 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
             data[CONF_FLOW_SCAN] = flow_scan_data(self._networks, self._scan_time)
         return self.async_create_entry(
             title=self._name, data=data, options={CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL}
-        )
-
-
-class BleProvisioningOptionsFlow(_OptionsFlowBase):
-    """The status interval."""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and store the options (a change reloads the entry)."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            interval = int(user_input[CONF_STATUS_INTERVAL])
-            if MIN_STATUS_INTERVAL <= interval <= MAX_STATUS_INTERVAL:
-                return self.async_create_entry(
-                    data={**self.config_entry.options, CONF_STATUS_INTERVAL: interval}
-                )
-            errors[CONF_STATUS_INTERVAL] = "invalid_status_interval"
-        return self.async_show_form(
-            step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                schema(
-                    {
-                        # No min/max on the selector: out-of-range values reach this step and
-                        # get a translated error that states the limits.
-                        vol.Required(CONF_STATUS_INTERVAL): NumberSelector(
-                            NumberSelectorConfig(
-                                step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
-                            )
-                        ),
-                    }
-                ),
-                user_input
-                or {
-                    CONF_STATUS_INTERVAL: self.config_entry.options.get(
-                        CONF_STATUS_INTERVAL, DEFAULT_STATUS_INTERVAL
-                    )
-                },
-            ),
-            errors=errors,
-            description_placeholders={
-                "min": str(MIN_STATUS_INTERVAL),
-                "max": str(MAX_STATUS_INTERVAL),
-            },
         )
