@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import contextlib
 from dataclasses import dataclass
 import fnmatch
 import sys
@@ -131,7 +132,8 @@ async def run_cli(
     err = stderr or sys.stderr
     parser = build_parser()
     try:
-        options = parser.parse_args(argv)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            options = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
     if interactive is None:
