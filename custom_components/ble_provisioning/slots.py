@@ -88,6 +88,8 @@ class HaConnectionSlots:
         self._claims: dict[str, list[str]] = {}
         self._waiters: deque[_Waiter] = deque()
         self._unsubscribe: Callable[[], None] | None = None
+        self.waits = 0
+        """How many acquisitions had to wait for a slot (diagnostics)."""
 
     def in_flight(self, source: str) -> int:
         """Count the connections granted on ``source`` that are not up yet."""
@@ -104,6 +106,7 @@ class HaConnectionSlots:
         pick = self._pick(address)
         if not isinstance(pick, _Busy):
             return self._claim(pick, address)
+        self.waits += 1
         waiter = _Waiter(address, asyncio.get_running_loop().create_future())
         self._waiters.append(waiter)
         self._subscribe()
