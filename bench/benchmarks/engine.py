@@ -116,20 +116,22 @@ def main() -> None:
     parser.add_argument("--interval-ms", type=float, default=0.0)
     parser.add_argument("--json", default="engine-benchmark.json")
     options = parser.parse_args()
-    rows = [
-        asyncio.run(
-            run_once(
-                count,
-                slots=options.slots,
-                adapters=options.adapters,
-                wrong=options.wrong,
-                interval_ms=options.interval_ms,
+    rows: list[dict[str, Any]] = []
+    for count in options.devices:
+        rows.append(
+            asyncio.run(
+                run_once(
+                    count,
+                    slots=options.slots,
+                    adapters=options.adapters,
+                    wrong=options.wrong,
+                    interval_ms=options.interval_ms,
+                )
             )
         )
-        for count in options.devices
-    ]
+        # Written after each size, so that a long run still leaves its figures.
+        Path(options.json).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     print(_table(rows))  # noqa: T201 - a command's output
-    Path(options.json).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
