@@ -50,6 +50,7 @@ DEVICE_CAPABILITIES_REQUEST = 149
 SILENT_SUBSCRIPTIONS = frozenset(
     {SUBSCRIBE_STATES, SUBSCRIBE_LOGS, SUBSCRIBE_HA_SERVICES, SUBSCRIBE_HA_STATES}
 )
+ADVERTISEMENT_IDS = frozenset({67, 93})
 DISCONNECT_TIMEOUT = 1.0
 """Seconds the device waits for DisconnectResponse before closing the socket anyway."""
 
@@ -74,8 +75,11 @@ class ApiConnection(asyncio.Protocol):
         self.client_info = ""
         self.client_api_version: tuple[int, int] = (0, 0)
         """What the client's HelloRequest advertised ((0, 0) before it)."""
+        self._handlers = self._make_handlers()
         self.received: list[int] = []
         """Type id of every message received, in order (for tests)."""
+        self.sent: list[Any] = []
+        """Every message sent except advertisements (93, 67), in order (for tests)."""
 
     # ------------------------------------------------------------ asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -114,7 +118,10 @@ class ApiConnection(asyncio.Protocol):
         """Send one message (dropped silently once the socket is closing)."""
         if self._transport is None or self._transport.is_closing():
             return
-        self._transport.write(encode_frame(message_id(message), message.SerializeToString()))
+        msg_type = message_id(message)
+        if msg_type not in ADVERTISEMENT_IDS:
+            self.sent.append(message)
+        self._transport.write(encode_frame(msg_type, message.SerializeToString()))
 
     def close(self) -> None:
         """Close the socket at once."""
@@ -148,14 +155,14 @@ class ApiConnection(asyncio.Protocol):
             return
         if msg_type in SILENT_SUBSCRIPTIONS or msg_type == PING_RESPONSE:
             return
-        handler = self._handlers().get(msg_type)
+        handler = self._handlers.get(msg_type)
         if handler is not None:
             handler()
             return
         if not self.proxy.handle_message(self, msg_type, message):
             _LOGGER.debug("no handler for message %d (%s)", msg_type, type(message).__name__)
 
-    def _handlers(self) -> dict[int, Callable[[], None]]:
+    def _make_handlers(self) -> dict[int, Callable[[], None]]:
         return {
             CONNECT_REQUEST_ID: lambda: self.send(MESSAGE_CLASSES[CONNECT_RESPONSE_ID]()),
             DISCONNECT_REQUEST: self._on_disconnect_request,

@@ -30,7 +30,7 @@ from aioesphomeapi.model import BluetoothDeviceRequestType
 from bench.advertising import parse_advertising_data, short_uuid
 
 from .config import EspCode, ProxyConfig
-from .link import ADDRESS_TYPE_PUBLIC, ADDRESS_TYPE_RANDOM, BleLink, mac_to_int
+from .link import ADDRESS_TYPE_PUBLIC, ADDRESS_TYPE_RANDOM, BleLink, mac_from_int, mac_to_int
 from .messages import PB, SCHEMA
 
 if TYPE_CHECKING:
@@ -75,6 +75,8 @@ class BluetoothProxy:
         self.slot_subscribers: set[ApiConnection] = set()
         self.scanner_mode = SCANNER_MODE_ACTIVE
         self.configured_scanner_mode = SCANNER_MODE_ACTIVE
+        self.connect_requests: list[tuple[str, int]] = []
+        """Every connect request (address, request type), for tests."""
         self.slot_reports: list[tuple[int, int, list[int]]] = []
         """Every connections-free report sent (free, limit, allocated), for tests."""
         self._pending_raw: list[Any] = []
@@ -283,6 +285,7 @@ class BluetoothProxy:
             )
 
     def _connect(self, conn: ApiConnection, address: int, request: int, message: Any) -> None:
+        self.connect_requests.append((mac_from_int(address), request))
         existing = self.links.get(address)
         if existing is not None:
             if existing.is_up:  # "Connection already established"
