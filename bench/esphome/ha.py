@@ -144,9 +144,11 @@ async def _wait_ready(source: str, timeout: float) -> None:
     manager = get_manager()
 
     def ready() -> bool:
-        return manager.async_scanner_by_source(source) is not None and bool(
-            manager.async_current_allocations(source)
-        )
+        if manager.async_scanner_by_source(source) is None:
+            return False
+        # The manager may list the scanner with 0 slots until the proxy's report arrives.
+        allocations = manager.async_current_allocations(source) or []
+        return any(allocation.slots > 0 for allocation in allocations)
 
     async with asyncio.timeout(timeout):
         while not ready():  # noqa: ASYNC110 - no event announces a registered scanner
