@@ -17,6 +17,14 @@ libraries (aioesphomeapi + bleak-esphome), as it reaches real devices through a 
 from __future__ import annotations
 
 from .config import EspCode, ProxyConfig, ProxyIdentity
+from .ha import EsphomeProxyHandle, start_esphome_proxy
 from .server import EsphomeProxyServer
 
-__all__ = ["EspCode", "EsphomeProxyServer", "ProxyConfig", "ProxyIdentity"]
+__all__ = [
+    "EspCode",
+    "EsphomeProxyHandle",
+    "EsphomeProxyServer",
+    "ProxyConfig",
+    "ProxyIdentity",
+    "start_esphome_proxy",
+]

@@ -28,7 +28,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 import importlib
 import logging
+import os
 from typing import TYPE_CHECKING, Any, Literal
+from unittest.mock import Mock
 
 from .config import FEATURE_STATE_AND_MODE, ProxyConfig
 from .server import EsphomeProxyServer
@@ -123,7 +125,13 @@ async def start_esphome_proxy(
     integration must be set up.
     """
     server = EsphomeProxyServer(radio, config or ProxyConfig(slots=slots))
-    await server.start()
+    try:
+        await server.start()
+    except Exception as err:
+        if type(err).__name__ == "SocketBlockedError":  # pytest-socket, in HA tests
+            msg = "the ESPHome proxy listens on 127.0.0.1: request the socket_enabled fixture"
+            raise RuntimeError(msg) from err
+        raise
     handle = EsphomeProxyHandle(server, wiring or default_wiring())
     try:
         if handle.wiring == "integration":
@@ -162,6 +170,7 @@ async def _wire_integration(hass: HomeAssistant, handle: EsphomeProxyHandle) -> 
     from homeassistant.data_entry_flow import FlowResultType  # noqa: PLC0415
     from homeassistant.setup import async_setup_component  # noqa: PLC0415
 
+    _refuse_real_zeroconf_in_tests()
     # Always loaded in a running HA; conversation (an esphome dependency) needs it.
     if "homeassistant" not in hass.config.components:
         await async_setup_component(hass, "homeassistant", {})
@@ -184,6 +193,17 @@ async def _wire_integration(hass: HomeAssistant, handle: EsphomeProxyHandle) -> 
             await hass.config_entries.async_unload(entry_id)
 
     handle.add_cleanup(unload)
+
+
+def _refuse_real_zeroconf_in_tests() -> None:
+    """In a test, HA's esphome would open real mDNS sockets unless zeroconf is mocked."""
+    if "PYTEST_CURRENT_TEST" not in os.environ:
+        return
+    from homeassistant.components import zeroconf  # noqa: PLC0415
+
+    if not isinstance(getattr(zeroconf, "HaAsyncZeroconf", None), Mock):
+        msg = "the esphome integration needs zeroconf mocked: request mock_async_zeroconf"
+        raise RuntimeError(msg)
 
 
 def _existing_entry_id(hass: HomeAssistant, handle: EsphomeProxyHandle) -> str | None:
