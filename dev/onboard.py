@@ -39,14 +39,22 @@ async def _json(resp: aiohttp.ClientResponse) -> Any:
         return await resp.text()
 
 
-async def wait_http(session: aiohttp.ClientSession, base: str, deadline: float) -> Any:
-    """Wait until HA answers /api/onboarding; return the step list."""
-    last: Exception | None = None
+async def wait_http(session: aiohttp.ClientSession, base: str, deadline: float) -> bool:
+    """Wait until HA answers /api/onboarding; return True once onboarding is complete.
+
+    A HA whose onboarding is complete (a kept configuration) no longer serves the onboarding
+    views: 404.
+    """
+    last: Exception | str | None = None
     while time.monotonic() < deadline:
         try:
             async with session.get(f"{base}/api/onboarding") as resp:
+                if resp.status == 404:
+                    return True
                 if resp.status == 200:
-                    return await resp.json()
+                    steps = await resp.json()
+                    return any(s["step"] == "user" and s["done"] for s in steps)
+                last = f"HTTP {resp.status}"
         except (aiohttp.ClientError, OSError) as err:
             last = err
         await asyncio.sleep(0.2)
@@ -220,8 +228,7 @@ async def run(args: argparse.Namespace) -> None:
     base = args.url.rstrip("/")
     deadline = time.monotonic() + args.timeout
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        steps = await wait_http(session, base, deadline)
-        if any(s["step"] == "user" and s["done"] for s in steps):
+        if await wait_http(session, base, deadline):
             token = await login(session, base, args.username, args.password)
         else:
             token = await onboard(session, base, args.name, args.username, args.password)
