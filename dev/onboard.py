@@ -188,9 +188,12 @@ async def bluetooth_report(ws: _Websocket, name: str) -> list[str]:
     """Describe the Bluetooth proxy called ``name`` as Settings > Bluetooth shows it.
 
     Read from the ``bluetooth`` config entries, their scanner details and slot allocations,
-    and the ``esphome`` entries; empty until the proxy has an entry and a slot report.
+    and the ``esphome`` entries; empty until the esphome entry is loaded and the proxy has a
+    Bluetooth entry and a slot report.
     """
     esphome = await ws.call("config_entries/get", domain="esphome") or []
+    if not esphome or any(e["state"] != "loaded" for e in esphome):
+        return []  # the slot report of a scanner whose esphome entry is not loaded is stale
     lines: list[str] = []
     for entry in await ws.call("config_entries/get", domain="bluetooth") or []:
         details = await ws.first_event(
