@@ -72,6 +72,8 @@ class ApiConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._disconnect_acked = asyncio.Event()
         self.closed = asyncio.Event()
+        """Set once the socket is closed."""
+        self._forgotten = False
         self.client_info = ""
         self.client_api_version: tuple[int, int] = (0, 0)
         """What the client's HelloRequest advertised ((0, 0) before it)."""
@@ -101,12 +103,18 @@ class ApiConnection(asyncio.Protocol):
             self._dispatch(frame.msg_type, frame.payload)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        """Tell the proxy (its BLE links die with their API client) and the server."""
+        """Forget this client once its socket is closed (unless :meth:`close` did)."""
         self._transport = None
-        if not self.closed.is_set():
-            self.closed.set()
-            self.proxy.on_api_closed(self)
-            self._on_closed(self)
+        self._forget()
+        self.closed.set()
+
+    def _forget(self) -> None:
+        """Tell the proxy (its BLE links die with their API client) and the server, once."""
+        if self._forgotten:
+            return
+        self._forgotten = True
+        self.proxy.on_api_closed(self)
+        self._on_closed(self)
 
     # ------------------------------------------------------------ sending
     @property
@@ -124,7 +132,8 @@ class ApiConnection(asyncio.Protocol):
         self._transport.write(encode_frame(msg_type, message.SerializeToString()))
 
     def close(self) -> None:
-        """Close the socket at once."""
+        """Close the socket; the device forgets the client at once (subscriptions, links)."""
+        self._forget()
         if self._transport is not None:
             self._transport.close()
 

@@ -21,6 +21,8 @@ ADDRESS_INT = 0xAABBCCDDEE01
 PERIPHERAL_MTU = 247
 """The test peripheral's largest MTU (the radio's central asks for 517)."""
 ADDRESS_TYPE_RANDOM = 1
+LIVENESS = 20.0
+"""Upper bound of every wait: a hang fails, a busy machine does not (no duration asserted)."""
 
 
 @pytest.fixture
@@ -95,14 +97,14 @@ class LinkStates:
 
     async def wait_for(self, count: int) -> tuple[bool, int, int]:
         """Wait until ``count`` states arrived; return the last one."""
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(LIVENESS):
             while len(self.states) < count:
                 self._changed.clear()
                 await self._changed.wait()
         return self.states[count - 1]
 
 
-async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+async def wait_until(predicate: Callable[[], bool], timeout: float = LIVENESS) -> None:
     """Wait until ``predicate()`` holds (polled: the bench state has no events for it)."""
     async with asyncio.timeout(timeout):
         while not predicate():  # noqa: ASYNC110 - polling emulator state
@@ -118,7 +120,7 @@ async def connect(
     await client.bluetooth_device_connect(
         address,
         states,
-        timeout=5,
+        timeout=LIVENESS,
         feature_flags=info.bluetooth_proxy_feature_flags,
         has_cache=has_cache,
         address_type=ADDRESS_TYPE_RANDOM,
@@ -152,7 +154,7 @@ class RawClient:
 
     async def receive(self) -> tuple[int, bytes]:
         """Return the next frame (type id, payload)."""
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(LIVENESS):
             while not self.frames:
                 data = await self.reader.read(4096)
                 if not data:
@@ -162,7 +164,7 @@ class RawClient:
 
     async def closed_by_server(self) -> bool:
         """Return True once the server has closed the stream (EOF)."""
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(LIVENESS):
             while await self.reader.read(4096):
                 pass
         return True

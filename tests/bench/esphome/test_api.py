@@ -13,7 +13,7 @@ from bench.esphome import EsphomeProxyServer, ProxyIdentity
 from bench.esphome.config import default_feature_flags
 from bench.esphome.messages import CONNECT_REQUEST_ID, CONNECT_RESPONSE_ID, PB, SCHEMA, message_id
 
-from .conftest import RawClient, ServerFactory
+from .conftest import LIVENESS, RawClient, ServerFactory
 
 HELLO_RESPONSE = 2
 DISCONNECT_RESPONSE = 6
@@ -117,6 +117,6 @@ async def test_server_stop_disconnects_clients_cleanly(make_server: ServerFactor
     await client.connect(on_stop=on_stop, login=True)
     conn = server.connections[0]
     await server.stop()
-    assert await asyncio.wait_for(stopped.get(), 5) is True
+    assert await asyncio.wait_for(stopped.get(), LIVENESS) is True
     assert DISCONNECT_RESPONSE in conn.received
     assert server.connections == []

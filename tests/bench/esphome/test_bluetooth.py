@@ -24,6 +24,7 @@ from .conftest import (
     ADDRESS,
     ADDRESS_INT,
     ADDRESS_TYPE_RANDOM,
+    LIVENESS,
     PERIPHERAL_MTU,
     ClientFactory,
     ServerFactory,
@@ -38,7 +39,7 @@ SERVICES_DONE = 72
 
 
 async def _next(queue: asyncio.Queue[Any]) -> Any:
-    return await asyncio.wait_for(queue.get(), 5)
+    return await asyncio.wait_for(queue.get(), LIVENESS)
 
 
 async def _characteristics(client: APIClient) -> dict[str, Any]:
@@ -252,8 +253,10 @@ async def test_read_write_notify(
     )
     # v3: the proxy registered the handle but wrote no CCCD: the client does (77).
     assert not peripheral.subscriptions.get(Generic.NOTIFY_CHAR)
+    assert await client.bluetooth_gatt_read_descriptor(ADDRESS_INT, cccd.handle) == b"\x00\x00"
     await client.bluetooth_gatt_write_descriptor(ADDRESS_INT, cccd.handle, b"\x01\x00")
     assert peripheral.subscriptions[Generic.NOTIFY_CHAR]
+    assert await client.bluetooth_gatt_read_descriptor(ADDRESS_INT, cccd.handle) == b"\x01\x00"
     await client.bluetooth_gatt_write(ADDRESS_INT, write.handle, b"with", True)
     assert await _next(received) == b"with"
     await client.bluetooth_gatt_write(ADDRESS_INT, write.handle, b"without", False)
