@@ -30,6 +30,9 @@ import homeassistant.helpers.config_validation as cv
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 
+from bench.esphome import ProxyConfig, start_esphome_proxy
+from bench.radio import Radio
+
 from .devices import BLUENET_ADDRESS, WORKING_PASSWORD, WORKING_SSID, build_emulators
 from .flash import (
     SAVE_INTERVAL,
@@ -42,7 +45,6 @@ from .flash import (
 if TYPE_CHECKING:
     from bench.device import EmulatedPeripheral
     from bench.esphome.ha import EsphomeProxyHandle
-    from bench.radio import Radio
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -85,7 +87,6 @@ class DemoBench:
 
     def start_proxy(self) -> None:
         """Start the ESPHome proxy and connect HA to it, without delaying HA's start-up."""
-        from bench.esphome import ProxyConfig, start_esphome_proxy  # noqa: PLC0415
 
         async def _wire() -> None:
             try:
@@ -134,8 +135,6 @@ class DemoBench:
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Start the radio and the emulators (with what they kept); start the ESPHome proxy."""
-    from bench.radio import Radio  # noqa: PLC0415 - bench on sys.path only in the demo
-
     flash = DemoFlash(hass)
     await flash.async_load()
     emulators = build_emulators(bluenet_profile(flash.record(BLUENET_ADDRESS)))

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bench.device import EmulatedPeripheral
+from bench.device import EmulatedPeripheral
+from bench.emulators.bluenet import BluenetConfig, BluenetDaemonEmulator, WifiNetwork
+from bench.emulators.blufi import BlufiDeviceConfig, Esp32BlufiEmulator, WifiAp
 
 WORKING_SSID = "DemoHome"
 WORKING_PASSWORD = "provision-me"  # the demo's published Wi-Fi password
@@ -58,17 +59,6 @@ def build_emulators(
     ``join_delay`` and ``bluenet_timings`` (a ``BluenetTimings``; None: the daemon's own) let
     tests run the demo's devices faster.
     """
-    from bench.emulators.bluenet import (  # noqa: PLC0415
-        BluenetConfig,
-        BluenetDaemonEmulator,
-        WifiNetwork,
-    )
-    from bench.emulators.blufi import (  # noqa: PLC0415 - bench on sys.path only in the demo
-        BlufiDeviceConfig,
-        Esp32BlufiEmulator,
-        WifiAp,
-    )
-
     environment = networks()
 
     def blufi_networks() -> list[WifiAp]:

@@ -26,10 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.helpers.storage import Store
 
+from bench.device import EmulatedPeripheral
+from bench.emulators.bluenet import BluenetDaemonEmulator
+from bench.emulators.blufi import Esp32BlufiEmulator
+
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
-
-    from bench.device import EmulatedPeripheral
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -43,14 +45,10 @@ Record = dict[str, Any]
 
 
 def _is_bluenet(emulator: EmulatedPeripheral) -> bool:
-    from bench.emulators.bluenet import BluenetDaemonEmulator  # noqa: PLC0415
-
     return isinstance(emulator, BluenetDaemonEmulator)
 
 
 def _is_blufi(emulator: EmulatedPeripheral) -> bool:
-    from bench.emulators.blufi import Esp32BlufiEmulator  # noqa: PLC0415
-
     return isinstance(emulator, Esp32BlufiEmulator)
 
 
