@@ -73,11 +73,15 @@ class BluenetServiceModel:
         self._ssids_sent: list[str] = []
         self._network_chain = TimerGroup()
         self._in_flight: set[asyncio.Task[None]] = set()
+        #: The ``endless_networks`` fault's sender, once started.
+        self.flood_task: asyncio.Task[None] | None = None
         # Records for assertions.
         self.writes: list[tuple[str, bytes]] = []
         self.notifications: list[tuple[str, bytes]] = []
         #: Live network timer chains right after each StartNotify (2+ = the duplicate-loop bug).
         self.network_chains_at_start: list[int] = []
+        #: Ticks of the network chain that found the list empty (nothing sent).
+        self.empty_polls = 0
         self._state_notification_count = 0
         self._network_notification_count = 0
 
@@ -108,7 +112,7 @@ class BluenetServiceModel:
             self.networks_notifying = True
             self._ssids_sent = []
             if self.config.faults.endless_networks:
-                self.loop.spawn(self._endless_networks())
+                self.flood_task = self.loop.spawn(self._endless_networks())
             else:
                 self._start_send_ssids()
             self.network_chains_at_start.append(self.network_chains)
@@ -210,6 +214,7 @@ class BluenetServiceModel:
 
     def _send_next_ssid(self) -> bool:
         if not self.ssids:
+            self.empty_polls += 1
             return self.networks_notifying
         next_ssid = ""
         for ssid in self.ssids:
@@ -244,6 +249,7 @@ class BluenetServiceModel:
             value = f"endless-{count:08d}".encode()
             self.notifications.append((AVAILABLE_NETWORKS_UUID, value))
             await self._send(AVAILABLE_NETWORKS_UUID, value)
+            await asyncio.sleep(0)  # sending may not suspend: let the link deliver
 
     @property
     def network_chains(self) -> int:
