@@ -43,6 +43,11 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
             await asyncio.sleep(0.002)
 
 
+def equals(get: Callable[[], object], value: object) -> Callable[[], bool]:
+    """A predicate for :func:`wait_for`: ``get() == value`` (binds ``value`` now)."""
+    return lambda: get() == value
+
+
 def collect(into: list[bytes]) -> Callable[[Any, bytearray], None]:
     """A bleak notification callback appending the payloads to ``into``."""
 

@@ -26,7 +26,7 @@ from bench.emulators.bluenet import (
 )
 from bench.emulators.bluenet.daemon import BluenetDaemonModel
 
-from .bluenet_helpers import FAST, URL, Daemons, collect, config, daemons, wait_for
+from .bluenet_helpers import FAST, URL, Daemons, collect, config, daemons, equals, wait_for
 
 __all__ = ["daemons"]  # the fixture, imported for pytest
 
@@ -93,8 +93,8 @@ async def test_hostname_notified_on_every_transition_to_connected(
             # Re-join the same network: same address, same host name.
             await raw.write_gatt_char(SSID_UUID, b"home", response=True)
             await raw.write_gatt_char(CREDENTIALS_UUID, b"correct horse", response=True)
-            await wait_for(lambda n=round_: states.count(b"\x03home") == n)
-            await wait_for(lambda n=round_: len(hostnames) == n)
+            await wait_for(equals(lambda: states.count(b"\x03home"), round_))
+            await wait_for(equals(lambda: len(hostnames), round_))
     assert states == [b"\x01", b"\x02home", b"\x03home"] * 2
     assert hostnames == [URL.encode()] * 2
     assert emulator.model.hostname == URL
@@ -115,7 +115,9 @@ async def test_hostname_not_notified_without_a_transition(radio: object, daemons
         await raw.write_gatt_char(SSID_UUID, b"cafe", response=True)
         await raw.write_gatt_char(CREDENTIALS_UUID, b"espresso!", response=True)
         model = emulator.model
-        await wait_for(lambda: bool(model.nm.activations) and model.nm.activations[-1].ended)
+        await wait_for(
+            lambda: bool(model.nm.activations) and model.nm.activations[-1].ended is not None
+        )
     assert hostnames == []
     assert emulator.model.states_notified() == []
 
@@ -141,7 +143,7 @@ async def test_wrong_password_reported_after_fail_time(radio: object, daemons: D
         for count, password in enumerate((b"wrong password", b"correct horse"), start=1):
             await raw.write_gatt_char(SSID_UUID, b"home", response=True)
             await raw.write_gatt_char(CREDENTIALS_UUID, password, response=True)
-            await wait_for(lambda n=count: len(activations) == n)
+            await wait_for(equals(lambda: len(activations), count))
             await wait_for(lambda: activations[-1].ended is not None)
         await wait_for(lambda: states[-1:] == [b"\x03home"])
     failed, joined = activations

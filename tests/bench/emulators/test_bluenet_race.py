@@ -22,7 +22,7 @@ from bench.emulators.bluenet import (
     WifiNetwork,
 )
 
-from .bluenet_helpers import FAST, Daemons, collect, config, daemons, wait_for
+from .bluenet_helpers import FAST, Daemons, collect, config, daemons, equals, wait_for
 
 __all__ = ["daemons"]  # the fixture, imported for pytest
 
@@ -130,7 +130,7 @@ async def test_random_race_is_seeded(radio: object, daemons: Daemons) -> None:
             await raw.write_gatt_char(SSID_UUID, ssid, response=True)
             await raw.write_gatt_char(CREDENTIALS_UUID, password, response=True)
             answers.append(bytes(await raw.read_gatt_char(CONNECTION_STATE_UUID)))
-            await wait_for(lambda s=ssid: model.state_payload() == b"\x03" + s)
+            await wait_for(equals(model.state_payload, b"\x03" + ssid))
     assert model.read_races == expected
     for index, (race, value) in enumerate(zip(expected, answers, strict=True)):
         new = b"cafe" if index % 2 == 0 else b"home"
