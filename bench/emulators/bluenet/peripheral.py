@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 from bumble import att
@@ -54,6 +55,8 @@ from .const import (
 )
 from .daemon import BluenetDaemonModel
 from .service import AttWriteError
+
+_LOGGER = logging.getLogger(__name__)
 
 BLUENET_SERVICES = (
     GattService(
@@ -186,7 +189,10 @@ class BluenetDaemonEmulator(EmulatedPeripheral):
             response = att.ATT_Read_Blob_Response(
                 part_attribute_value=value[: max(int(bearer.att_mtu) - 1, 0)]
             )
-        server.send_response(bearer, response)
+        try:
+            server.send_response(bearer, response)
+        except Exception:  # noqa: BLE001 - the central may be gone meanwhile
+            _LOGGER.debug("read blob response not sent", exc_info=True)
 
     def on_connect(self, connection: Connection) -> None:
         """Forward to the daemon."""

@@ -72,41 +72,44 @@ async def test_stale_connected_read_is_not_success(start_daemon: Start) -> None:
 # ---------------------------------------------------------------- item 7 (b), (c)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "issue 10 item 7(b): at ATT_MTU 23 the state notification (1 + 20-byte SSID) is cut "
-        "at MTU-3, and the cut SSID is taken for another network: OTHER_UPLINK"
-    ),
+@pytest.mark.parametrize(
+    "ssid",
+    [
+        pytest.param(
+            SSID_20,
+            id="20-byte-ssid",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=AssertionError,
+                reason=(
+                    "issue 10 item 7(b): at ATT_MTU 23 the state notification (1 + 20-byte "
+                    "SSID) is cut at MTU-3, and the cut SSID is taken for another network: "
+                    "OTHER_UPLINK"
+                ),
+            ),
+        ),
+        pytest.param(
+            SSID_CUT,
+            id="cut-inside-a-character",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=AssertionError,
+                reason=(
+                    "issue 10 item 7(c): a state notification whose SSID is cut inside a "
+                    "multibyte character is dropped as malformed, so a join is reported as "
+                    "TIMEOUT / NO_INTERNET"
+                ),
+            ),
+        ),
+    ],
 )
-async def test_join_with_20_byte_ssid_at_mtu_23(start_daemon: Start) -> None:
-    config = fast_config(networks=[WifiNetwork(SSID_20, "correct horse")])
+async def test_join_reported_although_mtu_23_cuts_the_state(start_daemon: Start, ssid: str) -> None:
+    config = fast_config(networks=[WifiNetwork(ssid, "correct horse")])
     emulator, client = await start_daemon(config, max_mtu=23)
     premise(client.mtu == 23, "ATT_MTU 23")
-    result = await client.provision(SSID_20, "correct horse", timeout=5.0)
+    result = await client.provision(ssid, "correct horse", timeout=1.0)
     premise(
-        emulator.model.states_notified()[-1:] == [b"\x03" + SSID_20.encode()],
-        "the daemon joined",
-    )
-    assert result.outcome is ProvisionOutcome.CONNECTED
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "issue 10 item 7(c): a state notification whose SSID is cut inside a multibyte "
-        "character is dropped as malformed, so a join is reported as TIMEOUT / NO_INTERNET"
-    ),
-)
-async def test_join_with_ssid_cut_inside_a_character(start_daemon: Start) -> None:
-    config = fast_config(networks=[WifiNetwork(SSID_CUT, "correct horse")])
-    emulator, client = await start_daemon(config, max_mtu=23)
-    premise(client.mtu == 23, "ATT_MTU 23")
-    result = await client.provision(SSID_CUT, "correct horse", timeout=1.0)
-    premise(
-        emulator.model.states_notified()[-1:] == [b"\x03" + SSID_CUT.encode()],
+        emulator.model.states_notified()[-1:] == [b"\x03" + ssid.encode()],
         "the daemon joined",
     )
     assert result.outcome is ProvisionOutcome.CONNECTED
