@@ -91,6 +91,8 @@ class BluenetDaemonModel(BluenetServiceModel):
         self.scan_times: list[float] = []
         #: The race drawn for each join (``TIMED`` unless configured otherwise).
         self.read_races: list[ReadRace] = []
+        #: Every state read answered: (state notifications emitted before it, value).
+        self.state_answers: list[tuple[int, bytes]] = []
 
     # ------------------------------------------------------------------ NetworkManager view
 
@@ -127,6 +129,12 @@ class BluenetDaemonModel(BluenetServiceModel):
         :class:`ReadRace` says; for PRE_JOIN and CONNECTING the answer leaves only after the
         join thread has activated the new profile and its notifications have gone out.
         """
+        value = await self._answer(uuid)
+        if uuid == CONNECTION_STATE_UUID:
+            self.state_answers.append((len(self.states_notified()), value))
+        return value
+
+    async def _answer(self, uuid: str) -> bytes:
         race = self._race if uuid == CONNECTION_STATE_UUID else None
         if race is None:
             return self.read(uuid)
