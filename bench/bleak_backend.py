@@ -125,7 +125,7 @@ class BumbleBleakClient(BaseBleakClient):
     async def _write_value(
         self, connection: Connection, handle: int, data: bytes, response: bool
     ) -> None:
-        """One Write Request (``response``) or Write Command of any length."""
+        """Write Request (a long write beyond MTU-3 bytes) or Write Command of any length."""
         await connection.gatt_client.write_value(handle, data, with_response=response)
 
     async def _write_descriptor_value(
@@ -133,6 +133,10 @@ class BumbleBleakClient(BaseBleakClient):
     ) -> None:
         """Write a descriptor (any descriptor, the CCCD included) with a Write Request."""
         await connection.gatt_client.write_value(handle, data, with_response=True)
+
+    async def clear_cache(self) -> bool:
+        """Nothing is cached: services are discovered on every connection."""
+        return True
 
     # ------------------------------------------------------------ connection
     @property
@@ -182,7 +186,10 @@ class BumbleBleakClient(BaseBleakClient):
             if connection is not None:
                 with contextlib.suppress(Exception):
                     connection.remove_listener("disconnection", self._on_disconnection)
-                    await connection.disconnect()
+                    # A link that dropped meanwhile is gone already: Bumble would wait forever
+                    # for the Disconnection Complete of an unknown handle.
+                    if connection.handle in radio.central.connections:
+                        await connection.disconnect()
                 for task in list(self._att_tasks):  # the link is down: nothing is in flight
                     task.cancel()
             mapped = map_exception(err)

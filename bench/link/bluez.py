@@ -28,8 +28,9 @@ What bleak (0.22.3 and 3.0.2, ``backends/bluezdbus``) and BlueZ (5.5x to 5.8x,
   at most 516 bytes (MTU-1).
 * **Writes** with response up to MTU-3 bytes are one Write Request, longer ones a long write
   (Prepare Write requests of MTU-5 bytes, then Execute Write; an error cancels with Execute
-  Write 0). Writes without response over MTU-3 bytes fail before anything is sent
-  (``BleakDBusError`` "org.bluez.Error.Failed: Failed to initiate write").
+  Write 0), as Bumble's client (the ``ideal`` one) does too. Writes without response over MTU-3
+  bytes fail before anything is sent (``BleakDBusError`` "org.bluez.Error.Failed: Failed to
+  initiate write"); the ``ideal`` client sends them as they are.
 * **Descriptors**: BlueZ refuses writes to a CCCD (``BleakDBusError``
   "org.bluez.Error.NotPermitted"); notifications go through ``start_notify`` (StartNotify).
 
@@ -188,40 +189,11 @@ class BluezBleakClient(BumbleBleakClient):
     async def _write_value(
         self, connection: Connection, handle: int, data: bytes, response: bool
     ) -> None:
-        client = connection.gatt_client
-        limit = int(connection.att_mtu) - 3
-        if not response:
-            if len(data) > limit:
-                raise BleakDBusError("org.bluez.Error.Failed", ["Failed to initiate write"])
-            await client.write_value(handle, data, with_response=False)
-        elif len(data) <= limit:
-            await client.write_value(handle, data, with_response=True)
-        else:
-            await self._long_write(connection, handle, data)
-
-    async def _long_write(self, connection: Connection, handle: int, data: bytes) -> None:
-        """Prepare Write in MTU-5 chunks, then Execute Write (cancel on an error)."""
-        client = connection.gatt_client
-        chunk = int(connection.att_mtu) - 5
-        error: Any = None
-        for offset in range(0, len(data), chunk):
-            response = await client.send_request(
-                att.ATT_Prepare_Write_Request(
-                    attribute_handle=handle,
-                    value_offset=offset,
-                    part_attribute_value=data[offset : offset + chunk],
-                )
-            )
-            if response.op_code == att.Opcode.ATT_ERROR_RESPONSE:
-                error = response
-                break
-        executed = await client.send_request(
-            att.ATT_Execute_Write_Request(flags=0x00 if error is not None else 0x01)
-        )
-        if error is None and executed.op_code == att.Opcode.ATT_ERROR_RESPONSE:
-            error = executed
-        if error is not None:
-            raise att.ATT_Error(error.error_code, handle, str(error))
+        if not response and len(data) > int(connection.att_mtu) - 3:
+            raise BleakDBusError("org.bluez.Error.Failed", ["Failed to initiate write"])
+        # With response, Bumble's client does what BlueZ does: one Write Request up to MTU-3
+        # bytes, else Prepare Write parts of MTU-5 bytes and Execute Write (0 on an error).
+        await connection.gatt_client.write_value(handle, data, with_response=response)
 
     async def _write_descriptor_value(
         self, connection: Connection, handle: int, uuid: str | None, data: bytes
