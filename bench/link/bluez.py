@@ -79,7 +79,6 @@ class _CachedServices:
 class BluezAdapter:
     """What BlueZ and bleak's BlueZ manager keep per adapter, by device address."""
 
-    name: str = "hci0"
     services: dict[str, _CachedServices] = field(default_factory=dict)
     mtu_property: dict[str, int] = field(default_factory=dict)
     """``GattCharacteristic1.MTU``: the ATT_MTU of the device's last exchange."""

@@ -3,7 +3,9 @@
 * ``ideal``: :class:`bench.proxy.VirtualProxy`, a habluetooth remote scanner with the ``ideal``
   client and 3 slots (today's bench).
 * ``bluez-local``: the same kind of scanner dressed as a local adapter: source
-  ``LOCAL_ADAPTER_SOURCE``, adapter ``hci0`` (HA names it "hci0 (<source>)"), the slots Home
+  ``LOCAL_ADAPTER_SOURCE``, adapter ``hci1`` (HA names it "hci1 (<source>)"; not ``hci0``, the
+  adapter pytest-homeassistant-custom-component's ``enable_bluetooth`` already mocks, whose
+  slot bookkeeping habluetooth 7 keys by adapter name), the slots Home
   Assistant gives a local adapter that reports none (5), and the ``bluez-local`` client. Home
   Assistant's own local adapters (``HaScanner``) need BlueZ over D-Bus, absent here, so this is
   a remote scanner to habluetooth: on habluetooth 7 its details say ``scanner_type`` "remote",
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 
 LOCAL_ADAPTER_SOURCE = "B8:27:EB:00:00:01"
 """The local adapter's address (a Raspberry Pi OUI, as on a Pi or an HA Yellow)."""
-LOCAL_ADAPTER_NAME = "hci0"
+LOCAL_ADAPTER_NAME = "hci1"
 
 
 async def start_virtual_proxy(hass: HomeAssistant, radio: Radio, *, slots: int = 3) -> VirtualProxy:
