@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict
-from typing import Any
+from typing import Any, NamedTuple
 
 from bleak.exc import BleakError
 import bleak_retry_connector
@@ -26,9 +26,16 @@ from bench.radio import Radio
 ADDRESS = "AA:BB:CC:DD:EE:01"
 SERVICE = "0000ffff-0000-1000-8000-00805f9b34fb"
 
+
+class Path(NamedTuple):
+    source: str
+    adapter: str
+    slots: int
+
+
 EXPECTED = {
-    IDEAL: {"source": DEFAULT_PROXY_SOURCE, "adapter": DEFAULT_PROXY_NAME, "slots": 3},
-    BLUEZ_LOCAL: {"source": LOCAL_ADAPTER_SOURCE, "adapter": LOCAL_ADAPTER_NAME, "slots": 5},
+    IDEAL: Path(DEFAULT_PROXY_SOURCE, DEFAULT_PROXY_NAME, 3),
+    BLUEZ_LOCAL: Path(LOCAL_ADAPTER_SOURCE, LOCAL_ADAPTER_NAME, 5),
 }
 
 
@@ -58,7 +65,7 @@ async def test_what_home_assistant_and_bleak_see(
     hass: HomeAssistant, link_scanner: ScannerHandle, radio: Radio, link_profile: LinkProfile
 ) -> None:
     expected = EXPECTED[link_profile.name]
-    assert link_scanner.source == expected["source"]
+    assert link_scanner.source == expected.source
     peripheral = Generic(address=ADDRESS, name="BLUFI_DEVICE", service_uuids=[SERVICE])
     await radio.add_peripheral(peripheral)
     await _wait_for(
@@ -66,18 +73,18 @@ async def test_what_home_assistant_and_bleak_see(
     )
     info = bluetooth.async_last_service_info(hass, ADDRESS, connectable=True)
     assert info is not None
-    assert info.source == expected["source"]
+    assert info.source == expected.source
 
     # What HA shows for the path (Settings > Bluetooth reads these).
-    scanner = bluetooth.async_scanner_by_source(hass, expected["source"])
+    scanner = bluetooth.async_scanner_by_source(hass, expected.source)
     assert scanner is not None
     details = asdict(scanner.details)
-    assert details["adapter"] == expected["adapter"]
-    assert details["name"] == f"{expected['adapter']} ({expected['source']})"
+    assert details["adapter"] == expected.adapter
+    assert details["name"] == f"{expected.adapter} ({expected.source})"
     assert details["connectable"] is True
-    allocations = get_manager().async_current_allocations(expected["source"])
+    allocations = get_manager().async_current_allocations(expected.source)
     assert allocations is not None
-    assert (allocations[0].slots, allocations[0].free) == (expected["slots"], expected["slots"])
+    assert (allocations[0].slots, allocations[0].free) == (expected.slots, expected.slots)
 
     # What bleak reports through HA's wrapper.
     client = await _establish(hass)
