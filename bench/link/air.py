@@ -305,9 +305,13 @@ class TimedLink(LocalLink):
         sender = Sender.CENTRAL if key[0] == state.central else Sender.PERIPHERAL
 
         def deliver() -> None:
+            terminate = isinstance(packet, ll.TerminateInd)
+            if terminate and receiver.le_connections.get(sender_address) is None:
+                self._close(state)  # both ends terminated: their LL_TERMINATE_INDs crossed
+                return
             self._record(state, sender, None)
             receiver.on_ll_control_pdu(sender_address, packet)
-            if isinstance(packet, ll.TerminateInd):
+            if terminate:
                 self._close(state)
 
         self._schedule(state, deliver)

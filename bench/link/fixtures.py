@@ -2,9 +2,10 @@
 
 * ``@pytest.mark.link_profiles("ideal", "bluez-local", interval_ms=0, drop_after=None)``: a test
   that uses ``link_profile`` (directly or through ``link_scanner`` / ``radio``) runs once per
-  named profile, with the profile's name as test id. An unknown name, or ``link_profile``
-  without the marker, is a collection error; a profile that cannot run here (its factory is
-  missing) fails the test at set-up: nothing is skipped silently.
+  named profile, with the profile's name as test id. An unknown name, ``link_profile`` without
+  the marker, or the marker on a test that does not request ``link_profile`` (a test using only
+  ``radio`` would silently run on ``ideal``) is a collection error; a profile that cannot run
+  here (its factory is missing) fails the test: nothing is skipped silently.
 * ``link_profile``: the :class:`~bench.link.profiles.LinkProfile` of the current run. The
   ``radio`` fixture builds its radio with it (client backend, connection interval, drops).
 * ``link_scanner``: the profile attached to Home Assistant's bluetooth manager (needs ``hass``;
@@ -37,10 +38,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize ``link_profile`` from the ``link_profiles`` marker (fail loudly)."""
-    if "link_profile" not in metafunc.fixturenames:
-        return
     marker = metafunc.definition.get_closest_marker(MARKER)
     where = metafunc.definition.nodeid
+    if "link_profile" not in metafunc.fixturenames:
+        if marker is not None:
+            msg = f"{where}: @pytest.mark.{MARKER} needs the test to request link_profile"
+            raise pytest.UsageError(msg)
+        return
     if marker is None or not marker.args:
         msg = f"{where}: link_profile needs @pytest.mark.{MARKER}(<profile names>)"
         raise pytest.UsageError(msg)

@@ -149,7 +149,7 @@ class LinkProfile:
             changes["interval"] = interval
         if drop_after is not None:
             changes["drop_after"] = drop_after
-        return replace(self, **changes)
+        return replace(self, **changes) if changes else self
 
     def client_factory(self) -> Any:
         """Return the stand-alone client backend factory (ProfileUnavailableError: HA only)."""
