@@ -29,9 +29,9 @@ from .radio import Radio
 if TYPE_CHECKING:
     from .proxy import VirtualProxy
 
-pytest_plugins = ["bench.link.fixtures"]
-
 DEFAULT_PROXY_SLOTS = 3
+
+pytest_plugins = ["bench.link.fixtures"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
