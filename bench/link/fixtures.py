@@ -69,11 +69,19 @@ def link_profile(request: pytest.FixtureRequest) -> LinkProfile:
 
 
 @pytest.fixture
+def link_requirements(request: pytest.FixtureRequest, link_profile: LinkProfile) -> None:
+    """Request the fixtures the profile's attachment needs (sockets for the ESPHome API)."""
+    for name in link_profile.spec.fixtures:
+        request.getfixturevalue(name)
+
+
+@pytest.fixture
 async def link_scanner(
     request: pytest.FixtureRequest,
     hass: Any,
     quiet_bluez_stop_discovery: None,
     enable_bluetooth: None,
+    link_requirements: None,
     radio: Radio,
     link_profile: LinkProfile,
 ) -> AsyncIterator[ScannerHandle]:

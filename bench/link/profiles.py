@@ -84,6 +84,8 @@ class ProfileSpec:
     """Connection slots of the attachment (a local adapter: 5; a proxy: 3)."""
     client: str | None = None
     """``module:function`` returning a stand-alone bleak client backend (None: HA only)."""
+    fixtures: tuple[str, ...] = ()
+    """pytest fixtures the Home Assistant attachment needs (``link_scanner`` requests them)."""
 
 
 PROFILES: Mapping[str, ProfileSpec] = MappingProxyType(
@@ -109,6 +111,8 @@ PROFILES: Mapping[str, ProfileSpec] = MappingProxyType(
             "an ESPHome Bluetooth proxy (aioesphomeapi + bleak-esphome), Home Assistant only",
             scanner="bench.esphome:start_esphome_proxy",
             slots=3,
+            # The emulated proxy serves ESPHome's API on 127.0.0.1 (pytest-socket blocks it).
+            fixtures=("socket_enabled",),
         ),
     }
 )
