@@ -111,8 +111,9 @@ PROFILES: Mapping[str, ProfileSpec] = MappingProxyType(
             "an ESPHome Bluetooth proxy (aioesphomeapi + bleak-esphome), Home Assistant only",
             scanner="bench.esphome:start_esphome_proxy",
             slots=3,
-            # The emulated proxy serves ESPHome's API on 127.0.0.1 (pytest-socket blocks it).
-            fixtures=("socket_enabled",),
+            # The emulated proxy serves ESPHome's API on 127.0.0.1 (pytest-socket blocks it);
+            # HA's esphome integration needs zeroconf mocked.
+            fixtures=("socket_enabled", "mock_async_zeroconf"),
         ),
     }
 )
