@@ -183,6 +183,7 @@ class Radio:
             await self.central.stop_scanning()
         self.central.remove_listener("advertisement", self._on_advertisement)
         await self.central.power_off()
+        self.link.close()
         self._listeners.clear()
 
     async def __aenter__(self) -> Self:
@@ -246,9 +247,11 @@ class Radio:
         """Return True when nothing on the radio waits on a timer a clock jump could fire.
 
         That is: no HCI command outstanding on any stack, no GATT request of the central
-        awaiting its response, and every peripheral without a link advertising again (its
-        auto-restart after a disconnect is over).
+        awaiting its response, no PDU waiting for a connection event, and every peripheral
+        without a link advertising again (its auto-restart after a disconnect is over).
         """
+        if not self.link.idle:
+            return False
         devices = [self.central, *(slot.device for slot in self._peripherals.values())]
         if any(device.host.pending_command is not None for device in devices):
             return False

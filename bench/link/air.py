@@ -204,6 +204,11 @@ class TimedLink(LocalLink):
                 return state
         return None
 
+    @property
+    def idle(self) -> bool:
+        """True when no PDU waits for a connection event."""
+        return all(state._timer is None for state in self._links.values())
+
     def connection_count(self, peripheral: str) -> int:
         """How many connections to ``peripheral`` were set up so far."""
         return self._connections[peripheral.upper()]
@@ -230,6 +235,11 @@ class TimedLink(LocalLink):
             connection = controller.le_connections.get(peer)
             if connection is not None:
                 controller.on_le_disconnected(connection, reason)
+
+    def close(self) -> None:
+        """Forget every connection and cancel the pending events (the radio is stopping)."""
+        for state in list(self._links.values()):
+            self._close(state)
 
     def _close(self, state: LinkState) -> None:
         state.closed = True
