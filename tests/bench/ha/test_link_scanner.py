@@ -82,6 +82,12 @@ async def test_what_home_assistant_and_bleak_see(
     assert details["adapter"] == expected.adapter
     assert details["name"] == f"{expected.adapter} ({expected.source})"
     assert details["connectable"] is True
+    if "scanner_type" in details:  # habluetooth >= 4: a registered scanner is a remote one
+        assert details["scanner_type"].value == "remote"
+    # No bluetooth config entry (Settings > Bluetooth lists config entries as adapters).
+    assert (
+        hass.config_entries.async_entry_for_domain_unique_id("bluetooth", expected.source) is None
+    )
     allocations = get_manager().async_current_allocations(expected.source)
     assert allocations is not None
     assert (allocations[0].slots, allocations[0].free) == (expected.slots, expected.slots)
