@@ -111,6 +111,12 @@ async def _call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
     )
 
 
+async def _provision(hass: HomeAssistant, device_id: str, ssid: str, password: str) -> Any:
+    """Call provision_wifi; return its response."""
+    data = {"device_id": device_id, "ssid": ssid, "password": password}
+    return await _call(hass, "provision_wifi", data)
+
+
 async def _loaded(hass: HomeAssistant, bench: Bench, device: Device) -> str:
     """Add the device and its entry; return the device id."""
     await device.add(bench)
@@ -148,11 +154,7 @@ async def test_action_provision_wifi(
 ) -> None:
     device_id = await _loaded(hass, bench, device)
     assert _wifi_state(hass) == "disconnected"
-    response = await _call(
-        hass,
-        "provision_wifi",
-        {"device_id": device_id, "ssid": "HomeNet", "password": device.password},
-    )
+    response = await _provision(hass, device_id, "HomeNet", device.password)
     assert response["outcome"] == "connected"
     assert response["ssid"] == "HomeNet"
     await wait_for(lambda: _wifi_state(hass) == "connected")
@@ -166,11 +168,7 @@ async def test_status_refresh(
     """The coordinator's periodic refresh connects again and reads the status."""
     device_id = await _loaded(hass, bench, device)
     assert _wifi_state(hass) == "disconnected"
-    await _call(
-        hass,
-        "provision_wifi",
-        {"device_id": device_id, "ssid": "HomeNet", "password": device.password},
-    )
+    await _provision(hass, device_id, "HomeNet", device.password)
     link = bench.radio.link
     await wait_for(lambda: link.link(device.address) is None)  # released when idle
     connections = link.connection_count(device.address)
@@ -220,10 +218,6 @@ async def test_bluenet_63_character_password(
             )
         )
     device_id = await _loaded(hass, bench, BLUENET)
-    response = await _call(
-        hass,
-        "provision_wifi",
-        {"device_id": device_id, "ssid": "LongPass", "password": LONG_PASSWORD},
-    )
+    response = await _provision(hass, device_id, "LongPass", LONG_PASSWORD)
     assert response["outcome"] == "connected"
     assert response["ssid"] == "LongPass"
