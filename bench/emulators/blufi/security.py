@@ -231,8 +231,7 @@ class V1Security(DeviceSecurity):
         if not in_dhm_range(public, p):
             return self._error(ErrorCode.MAKE_PUBLIC_ERROR, "public value out of range")
         shared = await modexp(peer, private, p)
-        secret = shared.to_bytes(byte_size(shared), "big")  # mbedtls_dhm_calc_secret: no zeros
-        self.key = hashlib.md5(secret).digest()  # noqa: S324 - the protocol's key derivation
+        self.key = v1_key(shared)
         self.cipher = CfbFrameCipher(self.key)
         return NegResult(output=public.to_bytes(V1_KEY_BYTES, "big"))
 
@@ -242,6 +241,22 @@ class V1Security(DeviceSecurity):
         if self._choice.private_bits is not None:
             return dhm_private(p, (self._choice.private_bits + 7) // 8, self._rng)
         return dhm_private(p, byte_size(p), self._rng)
+
+
+def v1_key(shared: int) -> bytes:
+    """V1 key: MD5 of the secret as ``mbedtls_dhm_calc_secret`` writes it (no leading zeros)."""
+    secret = shared.to_bytes(byte_size(shared), "big")
+    return hashlib.md5(secret).digest()  # noqa: S324 - the protocol's key derivation
+
+
+def v2_keys(shared: int) -> tuple[bytes, bytes, bytes]:
+    """V2 key, device-to-phone and phone-to-device counter blocks (384-byte padded secret)."""
+    secret = shared.to_bytes(V2_KEY_BYTES, "big")
+    return (
+        hashlib.sha256(secret).digest(),
+        hashlib.sha256(b"blufi_enc" + secret).digest()[:16],
+        hashlib.sha256(b"blufi_dec" + secret).digest()[:16],
+    )
 
 
 async def v2_key_pair(rng: EspRandom, choice: KeyChoice) -> tuple[int, bytes]:
@@ -305,11 +320,6 @@ class V2Security(DeviceSecurity):
         peer = int.from_bytes(blob[pos : pos + pub_len], "big")
         if not 1 < peer < V2_DH_P - 1:
             return self._error(ErrorCode.DH_PARAM_ERROR, "peer key out of range")
-        secret = (await modexp(peer, private, V2_DH_P)).to_bytes(V2_KEY_BYTES, "big")
-        self.key = hashlib.sha256(secret).digest()
-        self.cipher = CtrStreamCipher(
-            self.key,
-            hashlib.sha256(b"blufi_enc" + secret).digest()[:16],
-            hashlib.sha256(b"blufi_dec" + secret).digest()[:16],
-        )
+        self.key, iv_encrypt, iv_decrypt = v2_keys(await modexp(peer, private, V2_DH_P))
+        self.cipher = CtrStreamCipher(self.key, iv_encrypt, iv_decrypt)
         return NegResult(output=public)

@@ -16,7 +16,8 @@
   turn, before the next BLE write is handled);
 * events reach the application one at a time and in order, as ESP-IDF's default event loop
   delivers them;
-* a scan needs a station interface (SoftAP-only mode fails) and reports the visible APs.
+* a scan needs a station interface (SoftAP-only mode fails) and reports the visible APs
+  that do not hide their SSID.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class WifiAp:
     ip_delay: float = 0.005
     visible: bool = True
     """False: out of range (neither scanned nor joinable)."""
+    hidden: bool = False
+    """A hidden SSID: joinable, but not in scan results (the example scans without
+    ``show_hidden``)."""
     authmode: int | None = None
     """``wifi_auth_mode_t`` of the AP (None: WPA2-PSK with a password, open without)."""
 
@@ -217,7 +221,7 @@ class WifiDriver:
         if not _has_sta(self.mode):
             return None
         await asyncio.sleep(self._scan_delay())
-        return [(ap.ssid_raw, ap.rssi) for ap in self._networks() if ap.visible]
+        return [(ap.ssid_raw, ap.rssi) for ap in self._networks() if ap.visible and not ap.hidden]
 
     # ------------------------------------------------------------------ lifecycle
 
