@@ -12,7 +12,8 @@ job:
 * :mod:`.wifi`, :mod:`.example`, :mod:`.reports` - access points, the ``esp_wifi`` driver, the
   example's globals and event handlers, the Wi-Fi report and list encoders;
 * :mod:`.faults` - fault hooks; :mod:`.config` - profiles and device configuration;
-* :mod:`.model` - the device without a radio; :mod:`.peripheral` - GATT glue and advertising.
+* :mod:`.stack` - the send path and link state; :mod:`.model` - the device without a radio
+  (receive path, dispatch, lifecycle); :mod:`.peripheral` - GATT glue and advertising.
 
 Profiles: ``v5.5`` (BluFi 1.3, security V1), ``v5.5.2+`` (the same, advertised as
 ``ESP32-XXXX`` instead of ``BLUFI_DEVICE``), ``v6.0`` (BluFi 1.4, security V2).

@@ -16,10 +16,9 @@ name), and counters.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 import contextlib
 import logging
-from typing import Any
 
 from custom_components.ble_provisioning.protocol.blufi.const import (
     WRITE_CHAR_UUID,
@@ -34,8 +33,7 @@ from . import wire
 from .config import BlufiDeviceConfig
 from .dh import EspRandom
 from .example import PASSWORD_FIELD, SSID_FIELD, ExampleApp
-from .faults import WriteFault, notification_fault, write_fault
-from .reports import ExtraInfo, encode_conn_report, encode_wifi_list
+from .faults import WriteFault, write_fault
 from .security import (
     DeviceSecurity,
     KeyChoice,
@@ -44,11 +42,9 @@ from .security import (
     V2Security,
     v2_key_pair,
 )
+from .stack import BlufiStack, Drop, Send
 
 _LOGGER = logging.getLogger(__name__)
-
-Send = Callable[[bytes], Coroutine[Any, Any, None]]
-Drop = Callable[[], Coroutine[Any, Any, None]]
 
 _ENTERPRISE = {
     DataSubtype.USERNAME: "username",
@@ -65,7 +61,7 @@ _SOFTAP_NUMBERS = {
 }
 
 
-class BlufiDeviceModel:
+class BlufiDeviceModel(BlufiStack):
     """The ESP32 BluFi stack + example application, without a radio."""
 
     def __init__(
@@ -81,32 +77,22 @@ class BlufiDeviceModel:
         ``on_reboot`` is called after the firmware restarted (the radio side restarts
         advertising).
         """
-        self.config = config
-        self._send_value = send
-        self._drop = drop
+        super().__init__(config, send=send, drop=drop)
         self._on_reboot = on_reboot
         self.rng = EspRandom(config.seed)
-        self.env = wire.BlufiEnv()
         self.app = ExampleApp(config, self)
-        self.security: DeviceSecurity | None = None
         self.pregen: KeyPregen | None = None
         if config.profile.security == BlufiSecurity.V2 and config.dh_precompute > 0:
             self.pregen = KeyPregen(config.dh_precompute, self._make_v2_pair)
         self._queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
-        self._send_lock = asyncio.Lock()
         self._worker: asyncio.Task[None] | None = None
         self._generation = 0
         self._booted = False
-        self.ble_connected = False
         self._writes_this_connection = 0
-        self._notifications_this_connection = 0
         # Records.
         self.writes: list[bytes] = []
-        self.notifications: list[bytes] = []
         self.frames_in: list[wire.FrameIn] = []
         self.messages: list[tuple[FrameType, int, bytes]] = []
-        self.errors_sent: list[int] = []
-        self.fields: dict[str, list[bytes | int]] = {}
         self.connect_requests = 0
         self.disconnect_ap_requests = 0
         self.ble_disconnect_requests = 0
@@ -370,58 +356,3 @@ class BlufiDeviceModel:
             self.negotiations += 1
             self.session_key = self.security.key
             await self.send_message(wire.TYPE_NEG, result.output)
-
-    # ------------------------------------------------------------------ send path (BlufiApi)
-
-    def record(self, name: str, value: bytes | int) -> None:
-        """Keep a received field."""
-        self.fields.setdefault(name, []).append(value)
-
-    async def send_message(self, type_byte: int, payload: bytes) -> None:
-        """``btc_blufi_send_encap``: one message, fragmented, checksummed/encrypted."""
-        async with self._send_lock:
-            cipher = self.security.cipher if self.security is not None else None
-            frames, error = wire.encap(self.env, type_byte, payload, cipher)
-            for raw in frames:
-                await self._notify(raw)
-        if error is not None:
-            await self.report_error(error)
-
-    async def _notify(self, raw: bytes) -> None:
-        index = self._notifications_this_connection
-        self._notifications_this_connection += 1
-        raw, dropped = notification_fault(self.config.faults, index, raw)
-        self.notifications.append(raw)
-        if dropped or not self.ble_connected:
-            return
-        await self._send_value(raw)
-
-    async def report_error(self, code: int) -> None:
-        """``btc_blufi_report_error`` → the example → ``esp_blufi_send_error_info``."""
-        await self.send_error_info(code)
-
-    async def send_error_info(self, code: int) -> None:
-        """One plaintext ERROR_INFO byte."""
-        _LOGGER.debug("-> error report %d", code)
-        self.errors_sent.append(code)
-        await self.send_message(wire.TYPE_ERROR_INFO, bytes((code,)))
-
-    async def send_report(self, opmode: int, state: int, info: ExtraInfo) -> None:
-        """``esp_blufi_send_wifi_conn_report`` (SoftAP station count: always 0)."""
-        payload = encode_conn_report(opmode, state, 0, info)
-        if payload is not None:
-            await self.send_message(wire.build_type(FrameType.DATA, DataSubtype.WIFI_REP), payload)
-
-    async def send_wifi_list(self, records: list[tuple[bytes, int]]) -> None:
-        """``esp_blufi_send_wifi_list``."""
-        list_type = wire.build_type(FrameType.DATA, DataSubtype.WIFI_LIST)
-        await self.send_message(list_type, encode_wifi_list(records))
-
-    async def send_custom_data(self, data: bytes) -> None:
-        """``esp_blufi_send_custom_data`` (device-initiated custom data)."""
-        await self.send_message(wire.build_type(FrameType.DATA, DataSubtype.CUSTOM_DATA), data)
-
-    async def drop_link(self) -> None:
-        """Disconnect the central (device-initiated)."""
-        if self.ble_connected:
-            await self._drop()
