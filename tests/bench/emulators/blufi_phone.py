@@ -37,6 +37,12 @@ def load_vector(name: str) -> dict[str, Any]:
     return data
 
 
+def param_blob(p: int, size: int, public: bytes) -> bytes:
+    """The NEG parameter blob ``len(p) p len(g) g len(A) A`` (p on ``size`` bytes, g = 2)."""
+    fields = (p.to_bytes(size, "big"), bytes((DH_G,)), public)
+    return b"".join(len(v).to_bytes(2, "big") + v for v in fields)
+
+
 def ctrl(subtype: int) -> int:
     return (subtype << 2) | FrameType.CTRL
 
@@ -143,6 +149,12 @@ class Phone:
     async def send(self, type_byte: int, payload: bytes = b"", **kwargs: Any) -> None:
         await self.write(*self.fragments(type_byte, payload, **kwargs))
 
+    async def send_params(self, blob: bytes) -> None:
+        """The two NEG messages: the blob's length, then the blob."""
+        neg = data_type(DataSubtype.NEG)
+        await self.send(neg, b"\x00" + len(blob).to_bytes(2, "big"))
+        await self.send(neg, b"\x01" + blob)
+
     # ------------------------------------------------------------------ reading
 
     def new(self) -> list[bytes]:
@@ -193,12 +205,8 @@ class Phone:
         p = V1_DH_P if security == 1 else V2_DH_P
         size = 128 if security == 1 else 384
         public = pow(DH_G, private, p).to_bytes(size, "big")
-        blob = b"".join(
-            len(v).to_bytes(2, "big") + v for v in (p.to_bytes(size, "big"), b"\x02", public)
-        )
+        await self.send_params(param_blob(p, size, public))
         neg = data_type(DataSubtype.NEG)
-        await self.send(neg, b"\x00" + len(blob).to_bytes(2, "big"))
-        await self.send(neg, b"\x01" + blob)
         replies = [m for m in self.messages() if m[0] == neg]
         assert replies, "no device key"
         shared = pow(int.from_bytes(replies[-1][1], "big"), private, p)

@@ -36,7 +36,7 @@ from custom_components.ble_provisioning.protocol.blufi.const import (
     ErrorCode,
 )
 
-from .blufi_phone import VECTORS, Phone, ctrl, data_type, load_vector
+from .blufi_phone import VECTORS, Phone, ctrl, data_type, load_vector, param_blob
 
 VARIANTS = ["v1", "v2"]
 PRIME = {"v1": V1_DH_P, "v2": V2_DH_P}
@@ -296,12 +296,7 @@ async def test_leading_zero_secret_accepted_and_refused_as_recorded(
     try:
         phone.connect()
         public = pow(DH_G, client_private, p).to_bytes(size, "big")
-        blob = b"".join(
-            len(v).to_bytes(2, "big") + v for v in (p.to_bytes(size, "big"), b"\x02", public)
-        )
-        neg = data_type(DataSubtype.NEG)
-        await phone.send(neg, b"\x00" + len(blob).to_bytes(2, "big"))
-        await phone.send(neg, b"\x01" + blob)
+        await phone.send_params(param_blob(p, size, public))
         (reply,) = phone.messages()
         assert reply[1].hex() == case["device_public_key"]  # from the recorded device seed
         padded = pow(int.from_bytes(reply[1], "big"), client_private, p).to_bytes(size, "big")

@@ -18,7 +18,7 @@ from custom_components.ble_provisioning.protocol.blufi.const import (
     FrameControl,
 )
 
-from .blufi_phone import Phone, ctrl, data_type
+from .blufi_phone import Phone, ctrl, data_type, param_blob
 
 NEG = data_type(DataSubtype.NEG)
 ERROR = data_type(DataSubtype.ERROR_INFO)
@@ -154,11 +154,7 @@ async def test_v2_needs_a_384_byte_public_key(key_bytes: int, error: int | None)
     try:
         phone.connect()
         public = pow(DH_G, 0x1234567, V2_DH_P).to_bytes(384, "big")[-key_bytes:]
-        blob = b"".join(
-            len(v).to_bytes(2, "big") + v for v in (V2_DH_P.to_bytes(384, "big"), b"\x02", public)
-        )
-        await phone.send(NEG, b"\x00" + len(blob).to_bytes(2, "big"))
-        await phone.send(NEG, b"\x01" + blob)
+        await phone.send_params(param_blob(V2_DH_P, 384, public))
         kinds = [kind for kind, _payload in phone.messages()]
         assert kinds == ([ERROR] if error else [NEG])
         assert phone.model.errors_sent == ([error] if error else [])
@@ -172,12 +168,7 @@ async def test_v2_needs_a_384_byte_public_key(key_bytes: int, error: int | None)
 )
 async def test_v1_group_must_be_1024_bit(v1: Phone, p_bytes: int, error: int) -> None:
     p = (1 << (8 * p_bytes - 1)) | 0xC5  # odd, of that size
-    public = pow(DH_G, 5, p).to_bytes(p_bytes, "big")
-    blob = b"".join(
-        len(v).to_bytes(2, "big") + v for v in (p.to_bytes(p_bytes, "big"), b"\x02", public)
-    )
-    await v1.send(NEG, b"\x00" + len(blob).to_bytes(2, "big"))
-    await v1.send(NEG, b"\x01" + blob)
+    await v1.send_params(param_blob(p, p_bytes, pow(DH_G, 5, p).to_bytes(p_bytes, "big")))
     assert v1.messages() == [(ERROR, bytes((error,)))]
 
 
