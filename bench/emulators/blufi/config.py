@@ -65,7 +65,8 @@ class BlufiDeviceConfig:
     max_retry: int = EXAMPLE_MAX_RETRY
     dh_precompute: float = 0.0
     """Seconds a V2 key pair takes in software (chips without a big-number unit, e.g. the
-    ESP32-C2: about 12 s); 0: a chip with one (no pre-computation)."""
+    ESP32-C2: about 12 s); 0: a chip with one (no pre-computation). V2 profiles only: the
+    pre-computation exists in the v6.0 example; v5.5 firmware computes V1 keys inline."""
     leave_delay: float = 0.0
     """Seconds from ``esp_wifi_disconnect`` to its STA_DISCONNECTED event; until then the
     example still reports the old network as connected."""
