@@ -22,7 +22,7 @@ import hashlib
 import os
 
 WINDOW_BITS = 5
-YIELD_EVERY = 32
+YIELD_EVERY = 8
 
 
 class NotAcceptableError(Exception):
@@ -99,7 +99,7 @@ def in_dhm_range(value: int, p: int) -> bool:
 async def modexp(base: int, exponent: int, modulus: int) -> int:
     """Return ``base ** exponent % modulus``, yielding to the event loop as it goes.
 
-    Fixed 5-bit windows (as CPython's own ``pow`` for long exponents), a yield every 32
+    Fixed 5-bit windows (as CPython's own ``pow`` for long exponents), a yield every 8
     windows: about as fast as ``pow`` while the loop keeps running.
     """
     if modulus <= 0:
