@@ -8,13 +8,12 @@ from typing import Any
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN
 from .coordinator import BleProvisioningConfigEntry, BleProvisioningCoordinator
+from .device import ha_error
 from .entity import BleProvisioningEntity
-from .models import DeviceError
+from .protocol.errors import ProvisioningError
 
 PARALLEL_UPDATES = 1
 
@@ -61,9 +60,5 @@ class BleProvisioningButton(BleProvisioningEntity, ButtonEntity):
         """Run the action on the device."""
         try:
             await self.entity_description.press_fn(self.coordinator)
-        except DeviceError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key=err.translation_key,
-                translation_placeholders={"address": self.coordinator.address},
-            ) from err
+        except ProvisioningError as err:
+            raise ha_error(err, self.coordinator.address) from err

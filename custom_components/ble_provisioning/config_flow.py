@@ -56,36 +56,31 @@ from .const import (
     DOMAIN,
     MAX_STATUS_INTERVAL,
     MIN_STATUS_INTERVAL,
-    Protocol,
-    SoftApAuth,
-    WifiMode,
 )
-from .device import DEVICE_CLASSES, ProvisioningDevice, create_device, protocol_from_service_uuids
-from .models import (
-    DeviceError,
+from .device import flow_errors, ha_device, protocol_from_service_uuids
+from .protocol.device import ProvisioningDevice, device_class
+from .protocol.device_blufi import security_for_version
+from .protocol.errors import InvalidInputError, MissingServiceError, ProvisioningError
+from .protocol.limits import check_bssid
+from .protocol.models import (
     DeviceIdentity,
-    DeviceNotSupportedError,
+    Protocol,
+    ProvisioningSecurity,
     ProvisionOutcome,
     ProvisionReport,
     ProvisionRequest,
+    SoftApAuth,
     SoftApSettings,
+    WifiMode,
     WifiNetwork,
-    validate_bssid,
-    validate_password,
-    validate_ssid,
 )
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Form error for each unsuccessful provisioning outcome.
-OUTCOME_ERRORS: dict[ProvisionOutcome, str] = {
-    ProvisionOutcome.WRONG_PASSWORD: "wrong_password",
-    ProvisionOutcome.NETWORK_NOT_FOUND: "network_not_found",
-    ProvisionOutcome.NO_INTERNET: "no_internet",
-    ProvisionOutcome.OTHER_UPLINK: "other_uplink",
-    ProvisionOutcome.FAILED: "connection_failed",
-    ProvisionOutcome.TIMEOUT: "provision_timeout",
-}
+
+def _outcome_error(outcome: ProvisionOutcome) -> str:
+    """Form error of an unsuccessful outcome ("timeout" alone means the device was silent)."""
+    return "provision_timeout" if outcome is ProvisionOutcome.TIMEOUT else outcome.value
 
 
 def _schema(fields: dict[Any, Any]) -> Any:
@@ -103,7 +98,7 @@ def _device_name(info: bluetooth.BluetoothServiceInfoBleak, protocol: Protocol) 
     if name and name != info.address:
         return name
     suffix = info.address.replace(":", "")[-4:].upper()
-    return f"{DEVICE_CLASSES[protocol].default_name} {suffix}"
+    return f"{device_class(protocol).default_name} {suffix}"
 
 
 class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -186,7 +181,7 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         if self._provision_task is not None and not self._provision_task.done():
             self._provision_task.cancel()
         if self._device is not None:
-            self.hass.async_create_task(self._device.async_disconnect(), eager_start=True)
+            self.hass.async_create_task(self._device.close(), eager_start=True)
         if self._resume_coordinator is not None:
             self._resume_coordinator()
             self._resume_coordinator = None
@@ -244,19 +239,23 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def _async_identify(self) -> dict[str, str]:
-        """Connect and identify; abort when the device does not speak the protocol."""
-        device = create_device(self.hass, self._address, self._protocol)
+        """Connect and identify; abort when the device does not speak the protocol.
+
+        The flow keeps this device object (and its link, for ``FLOW_IDLE_TIMEOUT`` seconds
+        after each step) until it ends: identify, scan and provision share one connection.
+        """
+        if self._device is None:
+            self._device = ha_device(
+                self.hass, self._address, self._protocol, idle_timeout=const.FLOW_IDLE_TIMEOUT
+            )
         try:
-            self._identity = await device.async_identify()
-        except DeviceNotSupportedError as err:
+            self._identity = await self._device.identify()
+        except MissingServiceError as err:
             _LOGGER.debug("%s does not speak %s: %s", self._address, self._protocol, err)
             raise AbortFlow("not_supported_device") from err
-        except DeviceError as err:
+        except ProvisioningError as err:
             _LOGGER.debug("Identifying %s failed: %s", self._address, err)
-            return {"base": err.translation_key}
-        finally:
-            await device.async_disconnect()
-        self._device = device
+            return flow_errors(err)
         if self._unsub_advertisements is not None:
             self._unsub_advertisements()
             self._unsub_advertisements = None
@@ -280,7 +279,23 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         }
         if entry.state is ConfigEntryState.LOADED:
             self._resume_coordinator = await entry.runtime_data.async_suspend()
-        self._device = create_device(self.hass, self._address, self._protocol)
+        version: str | None = entry.data.get(CONF_PROTOCOL_VERSION)
+        self._device = ha_device(
+            self.hass,
+            self._address,
+            self._protocol,
+            idle_timeout=const.FLOW_IDLE_TIMEOUT,
+            version=version,
+        )
+        if version is not None:
+            self._identity = DeviceIdentity(
+                protocol=self._protocol,
+                version=version,
+                security=security_for_version(version)
+                if self._protocol is Protocol.BLUFI
+                else ProvisioningSecurity.CLEARTEXT,
+                hostname=entry.data.get(CONF_HOSTNAME),
+            )
         return await self.async_step_wifi()
 
     # -------------------------------------------------------------- Wi-Fi
@@ -305,13 +320,11 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_scan(self) -> dict[str, str]:
         assert self._device is not None
         try:
-            self._networks = await self._device.async_scan(const.SCAN_TIMEOUT)
-        except DeviceError as err:
+            self._networks = await self._device.scan(const.SCAN_TIMEOUT)
+        except ProvisioningError as err:
             _LOGGER.debug("Scanning with %s failed: %s", self._address, err)
             self._networks = []
-            return {"base": err.translation_key}
-        finally:
-            await self._device.async_disconnect()
+            return flow_errors(err)
         return {}
 
     def _show_wifi_form(self, errors: dict[str, str]) -> ConfigFlowResult:
@@ -388,7 +401,7 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={
                 "name": self._name,
                 "version": identity.version if identity else "-",
-                "security": (identity.security_version if identity else None) or "-",
+                "security": identity.security.value if identity else "-",
                 "count": str(len(self._networks or [])),
             },
         )
@@ -409,25 +422,36 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         ssid: str = user_input[CONF_SSID]
         password: str = user_input.get(CONF_PASSWORD, "")
         advanced: dict[str, Any] = user_input.get(CONF_ADVANCED, {})
-        if error := validate_ssid(ssid):
-            errors[CONF_SSID] = error
-        if error := validate_password(password):
-            errors[CONF_PASSWORD] = error
+        assert self._device is not None
+        limits = self._device.limits
+        for check, value, field in (
+            (limits.check_ssid, ssid, CONF_SSID),
+            (limits.check_password, password, CONF_PASSWORD),
+        ):
+            try:
+                check(value)
+            except InvalidInputError as err:
+                errors[field] = err.reason
         bssid: str | None = advanced.get(CONF_BSSID) or None
-        if bssid is not None and (error := validate_bssid(bssid)):
-            errors[CONF_ADVANCED] = error
+        if bssid is not None:
+            try:
+                check_bssid(bssid)
+            except InvalidInputError as err:
+                errors[CONF_ADVANCED] = err.reason
         mode = WifiMode(advanced.get(CONF_MODE, WifiMode.STA))
         softap: SoftApSettings | None = None
         if mode is not WifiMode.STA:
             auth = SoftApAuth(advanced.get(CONF_SOFTAP_AUTH_MODE, SoftApAuth.WPA2_PSK))
             softap_password: str = advanced.get(CONF_SOFTAP_PASSWORD, "")
             softap_ssid: str = advanced.get(CONF_SOFTAP_SSID, "")
-            if validate_ssid(softap_ssid):
-                errors[CONF_ADVANCED] = "invalid_softap_ssid"
-            elif (auth is SoftApAuth.OPEN) != (not softap_password) or validate_password(
-                softap_password
-            ):
-                errors[CONF_ADVANCED] = "invalid_softap_password"
+            try:
+                limits.check_ssid(softap_ssid, field=CONF_SOFTAP_SSID)
+                limits.check_password(softap_password, field=CONF_SOFTAP_PASSWORD)
+            except InvalidInputError as err:
+                errors[CONF_ADVANCED] = f"invalid_{err.field}"
+            else:
+                if (auth is SoftApAuth.OPEN) != (not softap_password):
+                    errors[CONF_ADVANCED] = "invalid_softap_password"
             softap = SoftApSettings(
                 ssid=softap_ssid,
                 password=softap_password,
@@ -472,12 +496,10 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         assert self._device is not None
         assert self._request is not None
         try:
-            return await self._device.async_provision(self._request, const.PROVISION_TIMEOUT)
-        except DeviceError as err:
+            return await self._device.provision(self._request, const.PROVISION_TIMEOUT)
+        except ProvisioningError as err:
             _LOGGER.debug("Provisioning %s failed: %s", self._address, err)
-            return err.translation_key
-        finally:
-            await self._device.async_disconnect()
+            return next(iter(flow_errors(err).values()))
 
     async def async_step_provision_done(
         self, user_input: dict[str, Any] | None = None
@@ -489,7 +511,10 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         if isinstance(result, str):
             return self._show_wifi_form({"base": result})
         if not result.success:
-            return self._show_wifi_form({"base": OUTCOME_ERRORS[result.outcome]})
+            return self._show_wifi_form({"base": _outcome_error(result.outcome)})
+        # Done with the device: release the link before the entry's coordinator connects.
+        assert self._device is not None
+        await self._device.close()
         if self.source == SOURCE_RECONFIGURE:
             if self._resume_coordinator is not None:
                 self._resume_coordinator()
@@ -508,7 +533,7 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_ADDRESS: self._address,
                 CONF_PROTOCOL: self._protocol.value,
                 CONF_PROTOCOL_VERSION: identity.version,
-                CONF_SECURITY_VERSION: identity.security_version,
+                CONF_SECURITY_VERSION: identity.security.value,
                 CONF_HOSTNAME: result.hostname or identity.hostname,
                 CONF_LAST_SSID: result.ssid,
             },
@@ -523,7 +548,7 @@ class BleProvisioningOptionsFlow(OptionsFlow):
         """Show and store the options."""
         if user_input is not None:
             return self.async_create_entry(data=user_input)
-        capabilities = DEVICE_CLASSES[Protocol(self.config_entry.data[CONF_PROTOCOL])].capabilities
+        capabilities = device_class(Protocol(self.config_entry.data[CONF_PROTOCOL])).capabilities
         schema: dict[Any, Any] = {
             vol.Required(CONF_STATUS_INTERVAL, default=DEFAULT_STATUS_INTERVAL): vol.All(
                 NumberSelector(

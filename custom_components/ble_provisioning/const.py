@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Final
+
+from .protocol.bluenet import const as bluenet_const
+from .protocol.blufi import const as blufi_const
 
 DOMAIN: Final = "ble_provisioning"
 
-BLUFI_SERVICE_UUID: Final = "0000ffff-0000-1000-8000-00805f9b34fb"
-BLUENET_SERVICE_UUID: Final = "fbe51523-b3e6-4f68-b6da-410c0bba1a78"
+BLUFI_SERVICE_UUID: Final = blufi_const.SERVICE_UUID
+BLUENET_SERVICE_UUID: Final = bluenet_const.SERVICE_UUID
 
 # Config entry data keys (never a password).
 CONF_PROTOCOL: Final = "protocol"
@@ -37,7 +39,9 @@ CONF_SOFTAP_MAX_CONNECTIONS: Final = "softap_max_connections"
 CONF_SOFTAP_AUTH_MODE: Final = "softap_auth_mode"
 
 # Timings (seconds). Module-level so tests can shorten them.
-IDLE_DISCONNECT_DELAY: Final = 10.0
+#: How long a config flow keeps the BLE link after a step (identify, scan), so the next step
+#: reuses it: ESP32s without a big-number unit recompute their DH key after every disconnect.
+FLOW_IDLE_TIMEOUT: Final = 30.0
 CONNECT_TIMEOUT: Final = 15.0
 SCAN_TIMEOUT: Final = 15.0
 PROVISION_TIMEOUT: Final = 45.0
@@ -49,29 +53,3 @@ ISSUE_NO_CONNECTABLE_ADAPTER: Final = "no_connectable_adapter"
 EVENT_CUSTOM_DATA: Final = "custom_data_received"
 EVENT_PROVISIONING_SUCCEEDED: Final = "provisioning_succeeded"
 EVENT_PROVISIONING_FAILED: Final = "provisioning_failed"
-
-
-class Protocol(StrEnum):
-    """The provisioning protocol a device speaks."""
-
-    BLUFI = "blufi"
-    BLUENET = "bluenet"
-
-
-class WifiMode(StrEnum):
-    """Wi-Fi operating mode requested from a BluFi device."""
-
-    STA = "sta"
-    SOFTAP = "softap"
-    STA_SOFTAP = "sta_softap"
-
-
-class SoftApAuth(StrEnum):
-    """SoftAP authentication modes offered in the flow."""
-
-    OPEN = "open"
-    WPA_PSK = "wpa_psk"
-    WPA2_PSK = "wpa2_psk"
-    WPA_WPA2_PSK = "wpa_wpa2_psk"
-    WPA3_PSK = "wpa3_psk"
-    WPA2_WPA3_PSK = "wpa2_wpa3_psk"

@@ -1,10 +1,12 @@
-"""Coordinator: connect on demand, refresh the Wi-Fi status, release the connection when idle."""
+"""Coordinator: refresh the Wi-Fi status on demand; the link is released right after each use.
+
+The library's device object owns the link (one operation at a time, no idle hold: a proxy has
+~3 connection slots and a background refresh must not keep one).
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
-import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import logging
@@ -15,7 +17,6 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -25,21 +26,22 @@ from .const import (
     CONF_HOSTNAME,
     CONF_LAST_SSID,
     CONF_PROTOCOL,
+    CONF_PROTOCOL_VERSION,
     CONF_STATUS_INTERVAL,
     DEFAULT_STATUS_INTERVAL,
     DOMAIN,
     EVENT_CUSTOM_DATA,
     EVENT_PROVISIONING_FAILED,
     EVENT_PROVISIONING_SUCCEEDED,
-    Protocol,
 )
-from .device import ProvisioningDevice, create_device
+from .device import ha_device
 from .issues import async_check_adapters
-from .models import (
-    OUTCOME_FAILURE_REASON,
-    DeviceError,
+from .protocol.device import ProvisioningDevice
+from .protocol.errors import ProvisioningError
+from .protocol.models import (
     DeviceStatus,
-    FailureReason,
+    Protocol,
+    ProvisionOutcome,
     ProvisionReport,
     ProvisionRequest,
     WifiNetwork,
@@ -61,7 +63,7 @@ class CoordinatorData:
     networks: tuple[WifiNetwork, ...] | None = None
     last_scan: datetime | None = None
     last_provision: ProvisionReport | None = None
-    failure_reason: FailureReason = FailureReason.NONE
+    failure_reason: ProvisionOutcome | None = None
     hostname: str | None = None
 
 
@@ -92,12 +94,13 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         )
         self.options: dict[str, Any] = dict(entry.options)
         self.address: str = entry.data[CONF_ADDRESS]
-        self.device: ProvisioningDevice = create_device(
-            hass, self.address, Protocol(entry.data[CONF_PROTOCOL])
+        self.device: ProvisioningDevice = ha_device(
+            hass,
+            self.address,
+            Protocol(entry.data[CONF_PROTOCOL]),
+            version=entry.data.get(CONF_PROTOCOL_VERSION),
         )
         self.device.set_custom_data_callback(self._async_custom_data)
-        self._lock = asyncio.Lock()
-        self._idle_unsub: CALLBACK_TYPE | None = None
         self._event_listeners: list[EventListener] = []
         self._suspended = 0
         self.data = CoordinatorData(hostname=entry.data.get(CONF_HOSTNAME))
@@ -132,11 +135,9 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         return _stop
 
     async def async_shutdown(self) -> None:
-        """Cancel timers and release the connection."""
+        """Cancel timers, refuse further operations and release the connection."""
         await super().async_shutdown()
-        self._cancel_idle_timer()
-        async with self._lock:
-            await self.device.async_disconnect()
+        await self.device.close()
 
     @callback
     def _async_advertisement(
@@ -159,39 +160,7 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
             )
         )
 
-    # -------------------------------------------------------------- connection handling
-
-    @callback
-    def _cancel_idle_timer(self) -> None:
-        if self._idle_unsub is not None:
-            self._idle_unsub()
-            self._idle_unsub = None
-
-    @callback
-    def _schedule_idle_disconnect(self) -> None:
-        self._cancel_idle_timer()
-        if not self.device.is_connected:
-            return
-        self._idle_unsub = async_call_later(
-            self.hass, const.IDLE_DISCONNECT_DELAY, self._async_idle_timeout
-        )
-
-    async def _async_idle_timeout(self, _now: datetime) -> None:
-        self._idle_unsub = None
-        async with self._lock:
-            if self._idle_unsub is None:
-                _LOGGER.debug("%s: idle, releasing the BLE connection", self.address)
-                await self.device.async_disconnect()
-
-    @contextlib.asynccontextmanager
-    async def _session(self) -> AsyncIterator[ProvisioningDevice]:
-        """Serialise device access and release the connection after an idle delay."""
-        async with self._lock:
-            self._cancel_idle_timer()
-            try:
-                yield self.device
-            finally:
-                self._schedule_idle_disconnect()
+    # -------------------------------------------------------------- reconfiguration
 
     async def async_suspend(self) -> CALLBACK_TYPE:
         """Release the device and stop touching it until the returned callback is called.
@@ -199,9 +168,7 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         A reconfigure flow uses this so the coordinator does not compete for the connection.
         """
         self._suspended += 1
-        async with self._lock:
-            self._cancel_idle_timer()
-            await self.device.async_disconnect()
+        await self.device.disconnect()
 
         @callback
         def _resume() -> None:
@@ -224,22 +191,21 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
                 translation_placeholders={"address": self.address},
             )
         try:
-            async with self._session() as device:
-                status = await device.async_get_status()
-        except DeviceError as err:
+            status = await self.device.get_status()
+        except ProvisioningError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
-                translation_key=err.translation_key,
+                translation_key=err.error_key,
                 translation_placeholders={"address": self.address},
             ) from err
         return self._with_status(status)
 
     def _with_status(self, status: DeviceStatus) -> CoordinatorData:
         failure = self.data.failure_reason
-        if status.failure_reason is not FailureReason.NONE:
-            failure = status.failure_reason
+        if status.failure is not None:
+            failure = status.failure
         elif status.state is WifiState.CONNECTED:
-            failure = FailureReason.NONE
+            failure = None
         hostname = status.hostname or self.data.hostname
         if hostname != self.data.hostname:
             self._async_store_hostname(hostname)
@@ -265,8 +231,7 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
 
     async def async_scan(self) -> list[WifiNetwork]:
         """Scan with the device's radio and keep the result."""
-        async with self._session() as device:
-            networks = await device.async_scan(const.SCAN_TIMEOUT)
+        networks = await self.device.scan(const.SCAN_TIMEOUT)
         self.async_set_updated_data(
             replace(self.data, networks=tuple(networks), last_scan=dt_util.utcnow())
         )
@@ -274,19 +239,17 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
 
     async def async_get_status(self) -> DeviceStatus:
         """Read the status now."""
-        async with self._session() as device:
-            status = await device.async_get_status()
+        status = await self.device.get_status()
         self.async_set_updated_data(self._with_status(status))
         return status
 
     async def async_provision(self, request: ProvisionRequest) -> ProvisionReport:
         """Provision the device, keep the outcome and fire the event."""
-        async with self._session() as device:
-            report = await device.async_provision(request, const.PROVISION_TIMEOUT)
+        report = await self.device.provision(request, const.PROVISION_TIMEOUT)
         data = replace(
             self.data,
             last_provision=report,
-            failure_reason=OUTCOME_FAILURE_REASON[report.outcome],
+            failure_reason=None if report.success else report.outcome,
             hostname=report.hostname or self.data.hostname,
         )
         if report.hostname and report.hostname != self.data.hostname:
@@ -309,16 +272,14 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         self, data: bytes, *, wait_reply: bool, timeout: float
     ) -> bytes | None:
         """Send custom data; optionally wait for the reply and return it."""
-        async with self._session() as device:
-            if wait_reply:
-                return await device.async_send_and_wait_custom_data(data, timeout)
-            await device.async_send_custom_data(data)
+        if wait_reply:
+            return await self.device.send_and_wait_custom_data(data, timeout)
+        await self.device.send_custom_data(data)
         return None
 
     async def async_disconnect_wifi(self) -> None:
         """Ask the device to leave its network."""
-        async with self._session() as device:
-            await device.async_disconnect_wifi()
+        await self.device.disconnect_wifi()
         await self.async_request_refresh()
 
     # -------------------------------------------------------------- events

@@ -55,7 +55,7 @@ async def async_get_config_entry_diagnostics(
             else None,
             "last_scan": data.last_scan.isoformat() if data.last_scan else None,
             "last_provision": asdict(data.last_provision) if data.last_provision else None,
-            "failure_reason": data.failure_reason.value,
+            "failure_reason": data.failure_reason.value if data.failure_reason else None,
             "advertisement": {
                 "rssi": service_info.rssi,
                 "source": service_info.source,

@@ -19,11 +19,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import BleProvisioningConfigEntry, CoordinatorData
 from .entity import BleProvisioningEntity
-from .models import Capabilities, FailureReason, WifiState
+from .protocol.models import FAILURE_OUTCOMES, Capabilities, WifiState
 
 PARALLEL_UPDATES = 0
 
 ATTR_NETWORKS = "networks"
+NO_FAILURE = "none"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,9 +74,11 @@ SENSORS: tuple[BleProvisioningSensorEntityDescription, ...] = (
         key="failure_reason",
         translation_key="failure_reason",
         device_class=SensorDeviceClass.ENUM,
-        options=[reason.value for reason in FailureReason],
+        options=[NO_FAILURE, *(outcome.value for outcome in FAILURE_OUTCOMES)],
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: data.failure_reason.value,
+        value_fn=lambda data: (
+            NO_FAILURE if data.failure_reason is None else data.failure_reason.value
+        ),
     ),
     BleProvisioningSensorEntityDescription(
         key="networks_found",

@@ -26,17 +26,12 @@ from .const import (
     CONF_SSID,
     CUSTOM_DATA_REPLY_TIMEOUT,
     DOMAIN,
-    WifiMode,
 )
 from .coordinator import BleProvisioningConfigEntry, BleProvisioningCoordinator
-from .models import (
-    DeviceError,
-    DeviceInputError,
-    OperationNotSupportedError,
-    ProvisionRequest,
-    validate_bssid,
-    validate_credentials,
-)
+from .device import ha_error
+from .protocol.errors import ProvisioningError
+from .protocol.limits import check_bssid
+from .protocol.models import ProvisionRequest, WifiMode
 
 ATTR_DEVICE_ID = "device_id"
 ATTR_PASSWORD = "password"
@@ -118,22 +113,8 @@ async def _run[T](coordinator: BleProvisioningCoordinator, operation: Awaitable[
     """Await a device operation; map its errors to translated action errors."""
     try:
         return await operation
-    except (DeviceInputError, OperationNotSupportedError) as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=err.translation_key,
-            translation_placeholders={"address": coordinator.address},
-        ) from err
-    except DeviceError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key=err.translation_key,
-            translation_placeholders={"address": coordinator.address},
-        ) from err
-
-
-def _invalid(key: str) -> ServiceValidationError:
-    return ServiceValidationError(translation_domain=DOMAIN, translation_key=key)
+    except ProvisioningError as err:
+        raise ha_error(err, coordinator.address) from err
 
 
 async def _async_provision_wifi(call: ServiceCall) -> ServiceResponse:
@@ -142,10 +123,12 @@ async def _async_provision_wifi(call: ServiceCall) -> ServiceResponse:
     password: str = call.data.get(ATTR_PASSWORD, "")
     bssid: str | None = call.data.get(CONF_BSSID) or None
     mode = WifiMode(call.data[CONF_MODE])
-    if error := validate_credentials(ssid, password):
-        raise _invalid(error)
-    if bssid is not None and (error := validate_bssid(bssid)):
-        raise _invalid(error)
+    try:
+        coordinator.device.limits.check(ssid, password)
+        if bssid is not None:
+            check_bssid(bssid)
+    except ProvisioningError as err:
+        raise ha_error(err, coordinator.address) from err
     request = ProvisionRequest(
         ssid=ssid,
         password=password,
@@ -179,7 +162,8 @@ async def _async_get_status(call: ServiceCall) -> ServiceResponse:
     status = await _run(coordinator, coordinator.async_get_status())
     response: dict[str, Any] = asdict(status)
     response["state"] = status.state.value
-    response["failure_reason"] = status.failure_reason.value
+    response.pop("failure")
+    response["failure_reason"] = "none" if status.failure is None else status.failure.value
     response["mode"] = None if status.mode is None else status.mode.value
     return response
 

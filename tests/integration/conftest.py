@@ -57,7 +57,7 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 def fast_timings() -> Iterator[None]:
     """Shorten the integration's timers: the emulators answer in milliseconds."""
     with (
-        patch.object(const, "IDLE_DISCONNECT_DELAY", 0.05),
+        patch.object(const, "FLOW_IDLE_TIMEOUT", 0.0),
         patch.object(const, "SCAN_TIMEOUT", 1.0),
         patch.object(const, "PROVISION_TIMEOUT", 3.0),
     ):
@@ -163,7 +163,10 @@ class Bench:
         return emulator
 
     async def async_cleanup(self) -> None:
-        """Unload every entry (releasing connections), then stop the emulators."""
+        """End open flows and unload every entry (releasing connections), stop the emulators."""
+        for flow in self.hass.config_entries.flow.async_progress_by_handler(DOMAIN):
+            self.hass.config_entries.flow.async_abort(flow["flow_id"])
+        await self.hass.async_block_till_done()
         for entry in self.hass.config_entries.async_entries(DOMAIN):
             await self.hass.config_entries.async_unload(entry.entry_id)
         await self.hass.async_block_till_done()

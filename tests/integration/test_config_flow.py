@@ -65,7 +65,8 @@ OTHER_ADDRESS = "24:0A:C4:00:00:02"
 
 
 @pytest.mark.parametrize(
-    ("profile", "version", "security"), [("v5.5", "1.3", "V1"), ("v6.0", "1.4", "V2")]
+    ("profile", "version", "security"),
+    [("v5.5", "1.3", "blufi_v1"), ("v6.0", "1.4", "blufi_v2")],
 )
 async def test_blufi_discovery_creates_entry(
     hass: HomeAssistant, bench: Bench, profile: str, version: str, security: str
@@ -94,7 +95,7 @@ async def test_blufi_discovery_creates_entry(
     # The frontend can render the form (selectors, the collapsed advanced section).
     serialized = serialize_form(hass, result)["data_schema"]
     assert [field["name"] for field in serialized] == ["ssid", "password", "rescan", "advanced"]
-    # The flow holds no connection while the user fills in the form.
+    # The flow keeps the link only for FLOW_IDLE_TIMEOUT while the user fills in the form.
     await wait_for(lambda: not emulator.connections)
 
     result = await submit_wifi(hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD})
@@ -307,6 +308,39 @@ async def test_user_step_already_configured_meanwhile(hass: HomeAssistant, bench
     assert result["reason"] == "already_configured"
 
 
+async def test_flow_steps_share_one_connection(hass: HomeAssistant, bench: Bench) -> None:
+    """Identify, scan and provision run on one link (an ESP32 without a big-number unit
+    recomputes its DH key after every disconnect); the flow releases it before the entry's
+    coordinator connects for its first refresh.
+    """
+    emulator = await bench.blufi()
+    links: list[str] = []
+    on_connect, on_disconnect = emulator.on_connect, emulator.on_disconnect
+
+    def connected(connection: Any) -> None:
+        links.append("connect")
+        on_connect(connection)
+
+    def disconnected(connection: Any, reason: int) -> None:
+        links.append("disconnect")
+        on_disconnect(connection, reason)
+
+    emulator.on_connect = connected  # type: ignore[method-assign]
+    emulator.on_disconnect = disconnected  # type: ignore[method-assign]
+    with patch.object(const, "FLOW_IDLE_TIMEOUT", 60.0):
+        result = await confirm_discovery(hass, BLUFI_ADDRESS)
+        assert result["step_id"] == "wifi"
+        assert links == ["connect"]  # kept while the user types
+        result = await submit_wifi(
+            hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD}
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    await wait_for(lambda: not emulator.connections)
+    # One link for the whole flow, then one for the coordinator's first status read.
+    assert links == ["connect", "disconnect", "connect", "disconnect"]
+
+
 # ---------------------------------------------------------------------------- identify errors
 
 
@@ -314,7 +348,6 @@ async def test_user_step_already_configured_meanwhile(hass: HomeAssistant, bench
     ("faults", "error"),
     [
         (BlufiFaults(disconnect_at_write=0), "connection_lost"),
-        (BlufiFaults(disconnect_at_write=1), "connection_lost"),
         (BlufiFaults(error_at_write={0: 0x09}), "device_error"),
         (BlufiFaults(ignore_writes_from=0), "timeout"),
         (BlufiFaults(drop_notifications={0}), "timeout"),
@@ -336,16 +369,20 @@ async def test_identify_errors_then_recover(
     assert result["step_id"] == "wifi"
 
 
-async def test_identify_negotiation_failure_still_identifies(
-    hass: HomeAssistant, bench: Bench
-) -> None:
-    """A device that cannot negotiate security is identified without a security version."""
-    await bench.blufi(
+async def test_identify_needs_no_key_exchange(hass: HomeAssistant, bench: Bench) -> None:
+    """Identify reads the version only: the security follows from it, no throwaway DH.
+
+    A device whose key exchange would fail is still identified; the failure shows when the
+    credentials are about to be sent (see the provisioning error tests).
+    """
+    emulator = await bench.blufi(
         BlufiDeviceConfig(networks=blufi_networks(), faults=BlufiFaults(error_at_write={1: 0x06}))
     )
     result = await confirm_discovery(hass, BLUFI_ADDRESS)
     assert result["step_id"] == "wifi"
-    assert result["description_placeholders"]["security"] == "-"
+    assert result["description_placeholders"]["security"] == "blufi_v2"
+    # GET_VERSION, GET_WIFI_LIST: no NEG frame (type byte 0x01) was written.
+    assert [write[0] for write in emulator.model.writes] == [0x1C, 0x24]
 
 
 async def test_identify_device_gone(hass: HomeAssistant, bench: Bench) -> None:

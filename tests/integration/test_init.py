@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 import logging
 from unittest.mock import patch
@@ -31,7 +32,8 @@ from custom_components.ble_provisioning.const import (
     DOMAIN,
     ISSUE_NO_CONNECTABLE_ADAPTER,
 )
-from custom_components.ble_provisioning.models import ProvisionRequest
+from custom_components.ble_provisioning.protocol.errors import DeviceClosedError
+from custom_components.ble_provisioning.protocol.models import ProvisionRequest
 
 from .conftest import (
     BLUENET_ADDRESS,
@@ -171,8 +173,7 @@ async def test_status_after_provisioning(hass: HomeAssistant, bench: Bench) -> N
     coordinator = entry.runtime_data
     # Provision behind the coordinator's back (another phone, say), then let the interval
     # refresh notice.
-    async with coordinator._session() as device:
-        await device.async_provision(ProvisionRequest(ssid="HomeNet", password=PASSWORD), 5)
+    await coordinator.device.provision(ProvisionRequest(ssid="HomeNet", password=PASSWORD), 5)
     assert hass.states.get(WIFI_STATE).state == "disconnected"
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=31))
     await hass.async_block_till_done()
@@ -285,15 +286,21 @@ async def test_options_reload_but_data_updates_do_not(hass: HomeAssistant, bench
 
 
 async def test_unload_releases_device(hass: HomeAssistant, bench: Bench) -> None:
-    """Unloading closes the connection and stops following the device."""
+    """Unloading mid-operation releases the link; nothing queued reconnects afterwards."""
     emulator = await bench.blufi()
     entry = await setup_entry(hass, make_entry(BLUFI_ADDRESS, "blufi"))
-    with patch.object(const, "IDLE_DISCONNECT_DELAY", 60):
-        await entry.runtime_data.async_get_status()
-    assert emulator.connections
+    coordinator = entry.runtime_data
+    assert not emulator.connections  # no idle hold after the first refresh
+    scan = hass.async_create_task(coordinator.async_scan())
+    queued = hass.async_create_task(coordinator.async_get_status())
+    await wait_for(lambda: bool(emulator.connections))
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
+    assert coordinator.device.closed
+    await asyncio.gather(scan, queued, return_exceptions=True)
+    assert isinstance(queued.exception(), DeviceClosedError)
     await wait_for(lambda: not emulator.connections)
+    assert not coordinator.device.is_connected
 
 
 async def test_remove_entry_rediscovers(hass: HomeAssistant, bench: Bench) -> None:

@@ -240,7 +240,8 @@ async def test_send_custom_data_variants(hass: HomeAssistant, bench: Bench) -> N
 
     from .conftest import blufi_networks
 
-    replies: list[bytes | None] = [b"\xff\xfe", None]
+    # The reply to the first send is not awaited: it must never be taken for the second's.
+    replies: list[bytes | None] = [b"stale", b"\xff\xfe", None]
     await bench.blufi(
         BlufiDeviceConfig(networks=blufi_networks(), custom_reply=lambda _: replies.pop(0))
     )

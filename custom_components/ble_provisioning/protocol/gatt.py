@@ -1,10 +1,16 @@
 """One BLE GATT connection, shared by the BluFi and Bluenet clients.
 
-:class:`GattLink` connects with ``bleak-retry-connector``, checks that the device exposes the
-characteristics a protocol needs, and turns every bleak failure into a
-:class:`~.errors.ProvisioningError`. It also offers :meth:`GattLink.wait`, which waits for a
-future but gives up at once when the link drops, so a client never sits out a whole timeout
-after the device went away.
+:class:`GattLink` connects with ``bleak-retry-connector`` (after taking a lease on a connection
+slot when a :class:`~.slots.ConnectionSlots` is given, given back as soon as the link is down),
+checks that the device exposes the characteristics a protocol needs, and turns every bleak
+failure into a :class:`~.errors.ProvisioningError`. It also offers :meth:`GattLink.wait`, which
+waits for a future but gives up at once when the link drops, so a client never sits out a whole
+timeout after the device went away.
+
+Value sizes come from what the stack really offers, not from ``mtu_size`` alone: bleak's BlueZ
+backend reports ``mtu_size == 23`` unless the MTU was acquired, while each characteristic's
+``max_write_without_response_size`` follows the MTU BlueZ negotiated (BlueZ >= 5.62). When both
+say 20 bytes the link asks the backend to acquire the MTU where it can (BlueZ ``AcquireWrite``).
 """
 
 from __future__ import annotations
@@ -20,14 +26,23 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 import bleak_retry_connector
-from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
+from bleak_retry_connector import (
+    BleakClientWithServiceCache,
+    BleakNotFoundError,
+    BleakOutOfConnectionSlotsError,
+    establish_connection,
+)
 
 from .errors import (
+    ConnectionLostError,
+    DeviceNotFoundError,
     MissingServiceError,
+    NoConnectionSlotError,
     ProvisioningConnectionError,
     ProvisioningError,
     ProvisioningTimeoutError,
 )
+from .slots import ConnectionSlots, SlotLease
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -38,6 +53,9 @@ DEFAULT_MTU = 23
 
 ATT_HEADER = 3
 """Bytes of an ATT write or notification PDU that are not value."""
+
+MAX_ATT_VALUE = 512
+"""Longest attribute value ATT allows."""
 
 NotifyCallback = Callable[[bytes], None]
 
@@ -58,6 +76,8 @@ class GattLink:
         max_attempts: int = 3,
         timeout: float = 10.0,
         on_disconnect: Callable[[], None] | None = None,
+        slots: ConnectionSlots | None = None,
+        slot_timeout: float = 60.0,
     ) -> None:
         """Describe the connection; nothing happens on the radio until :meth:`connect`."""
         self._ble_device = ble_device
@@ -72,6 +92,9 @@ class GattLink:
         self._chars: dict[str, BleakGATTCharacteristic] = {}
         self._lost: asyncio.Future[None] | None = None
         self._closing = False
+        self._slots = slots
+        self._slot_timeout = slot_timeout
+        self._lease: SlotLease | None = None
 
     @property
     def address(self) -> str:
@@ -101,8 +124,22 @@ class GattLink:
 
     @property
     def max_value_length(self) -> int:
-        """Largest value that fits in one ATT write or notification (ATT_MTU - 3)."""
-        return self.mtu - ATT_HEADER
+        """Largest value that fits in one ATT write or notification, as the stack offers it.
+
+        The larger of ``mtu_size - 3`` and the characteristics' own
+        ``max_write_without_response_size`` (what BlueZ reports from the negotiated MTU while
+        ``mtu_size`` still says 23), within ATT's 20-512 bytes.
+        """
+        sizes = [self.mtu - ATT_HEADER]
+        for char in self._chars.values():
+            with contextlib.suppress(BleakError, AttributeError, TypeError, ValueError):
+                sizes.append(int(char.max_write_without_response_size))
+        return min(max(sizes), MAX_ATT_VALUE)
+
+    def _release_lease(self) -> None:
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            lease.release()
 
     async def connect(self) -> None:
         """Connect, discover services and check the characteristics exist."""
@@ -114,6 +151,9 @@ class GattLink:
         kwargs: dict[str, Any] = {}
         if self._backend is not None:
             kwargs["backend"] = self._backend
+        if self._slots is not None and self._lease is None:
+            _LOGGER.debug("%s: waiting for a connection slot", self.name)
+            self._lease = await self._slots.acquire(self._ble_device, self._slot_timeout)
         _LOGGER.debug("%s: connecting", self.name)
         try:
             async with asyncio.timeout(self._timeout * self._max_attempts + self._timeout):
@@ -130,9 +170,22 @@ class GattLink:
                     **kwargs,
                 )
         except TimeoutError as err:
+            self._release_lease()
             raise ProvisioningTimeoutError(f"{self.name}: timed out while connecting") from err
+        except BleakNotFoundError as err:
+            self._release_lease()
+            raise DeviceNotFoundError(f"{self.name}: the device is not in range: {err}") from err
+        except BleakOutOfConnectionSlotsError as err:
+            self._release_lease()
+            raise NoConnectionSlotError(f"{self.name}: no free connection slot: {err}") from err
         except _TRANSPORT_ERRORS as err:
+            self._release_lease()
             raise ProvisioningConnectionError(f"{self.name}: cannot connect: {err}") from err
+        except BaseException:
+            self._release_lease()
+            raise
+        if self._lease is not None:
+            self._lease.connected()
         self._client = client
         try:
             self._chars = self._resolve_characteristics(client)
@@ -141,7 +194,26 @@ class GattLink:
                 await client.clear_cache()
             await self.disconnect()
             raise
-        _LOGGER.debug("%s: connected, ATT MTU %s", self.name, self.mtu)
+        if self.max_value_length <= DEFAULT_MTU - ATT_HEADER:
+            await self._acquire_mtu(client)
+        _LOGGER.debug(
+            "%s: connected, ATT MTU %s, %s bytes per value",
+            self.name,
+            self.mtu,
+            self.max_value_length,
+        )
+
+    async def _acquire_mtu(self, client: BleakClientWithServiceCache) -> None:
+        """Ask a backend that hides the negotiated MTU (bleak's BlueZ) to acquire it."""
+        backend = getattr(client, "_backend", client)
+        acquire = getattr(backend, "_acquire_mtu", None)
+        if acquire is None:
+            return
+        try:
+            async with asyncio.timeout(self._timeout):
+                await acquire()
+        except (*_TRANSPORT_ERRORS, TimeoutError, AssertionError, KeyError) as err:
+            _LOGGER.debug("%s: the backend could not acquire the MTU: %s", self.name, err)
 
     def _resolve_characteristics(
         self, client: BleakClientWithServiceCache
@@ -160,6 +232,7 @@ class GattLink:
         return found
 
     def _handle_disconnect(self, _client: Any) -> None:
+        self._release_lease()
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
         if not self._closing:
@@ -172,11 +245,13 @@ class GattLink:
         client, self._client = self._client, None
         self._chars = {}
         if client is None:
+            self._release_lease()
             return
         self._closing = True
         with contextlib.suppress(*_TRANSPORT_ERRORS, TimeoutError):
             async with asyncio.timeout(self._timeout):
                 await client.disconnect()
+        self._release_lease()
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
         _LOGGER.debug("%s: disconnected", self.name)
@@ -252,10 +327,11 @@ class GattLink:
             except TimeoutError as err:
                 raise ProvisioningTimeoutError(f"{self.name}: {what} timed out") from err
             except _TRANSPORT_ERRORS as err:
-                raise ProvisioningConnectionError(f"{self.name}: {what} failed: {err}") from err
+                error = ProvisioningConnectionError if self.is_connected else ConnectionLostError
+                raise error(f"{self.name}: {what} failed: {err}") from err
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         if lost is not None and lost in done:
-            raise ProvisioningConnectionError(f"{self.name}: connection lost during {what}")
+            raise ConnectionLostError(f"{self.name}: connection lost during {what}")
         raise ProvisioningTimeoutError(f"{self.name}: no answer to {what} within {timeout:g} s")

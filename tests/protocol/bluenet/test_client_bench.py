@@ -25,7 +25,6 @@ from bench.emulators.bluenet import (
 from bench.radio import Radio
 from custom_components.ble_provisioning.protocol.bluenet import (
     BluenetConnectionError,
-    BluenetOutcome,
     BluenetState,
     BluenetTimeoutError,
     ConnectionState,
@@ -49,6 +48,7 @@ from custom_components.ble_provisioning.protocol.errors import (
     ProvisioningError,
     ProvisioningTimeoutError,
 )
+from custom_components.ble_provisioning.protocol.models import ProvisionOutcome
 
 from .conftest import FAST, Start, fast_config, find_device
 
@@ -160,7 +160,7 @@ async def test_state_and_hostname_callbacks(start_daemon: Start) -> None:
     unsubscribe = client.register_state_callback(states.append)
     client.register_hostname_callback(hostnames.append)
     result = await client.provision("home", "correct horse", timeout=5.0)
-    assert result.outcome is BluenetOutcome.CONNECTED
+    assert result.outcome is ProvisionOutcome.CONNECTED
     await wait_for(lambda: hostnames)
     assert states == [
         ConnectionState(BluenetState.CONNECTING, "home"),
@@ -311,7 +311,7 @@ async def test_scan_disconnect_raises_typed_error(start_daemon: Start) -> None:
 async def test_provision_success(start_daemon: Start) -> None:
     emulator, client = await start_daemon()
     result = await client.provision("home", "correct horse", timeout=5.0)
-    assert result.outcome is BluenetOutcome.CONNECTED
+    assert result.outcome is ProvisionOutcome.CONNECTED
     assert result.success
     assert result.ssid == "home"
     assert result.hostname == URL
@@ -336,14 +336,14 @@ async def test_provision_success_after_leading_disconnected(start_daemon: Start)
     emulator, client = await start_daemon(config)
     assert await client.get_state() == ConnectionState(BluenetState.CONNECTED, "old")
     result = await client.provision("home", "correct horse", timeout=5.0)
-    assert result.outcome is BluenetOutcome.CONNECTED
+    assert result.outcome is ProvisionOutcome.CONNECTED
     assert emulator.model.states_notified() == [b"\x01", b"\x02home", b"\x03home"]
 
 
 async def test_provision_open_network(start_daemon: Start) -> None:
     emulator, client = await start_daemon(fast_config(networks=[WifiNetwork("guest")]))
     result = await client.provision("guest", None, timeout=5.0)
-    assert result.outcome is BluenetOutcome.CONNECTED
+    assert result.outcome is ProvisionOutcome.CONNECTED
     assert emulator.model.writes[-1] == (EMU_CREDENTIALS_UUID, b"")
 
 
@@ -353,14 +353,14 @@ async def test_provision_raw_hex_psk(start_daemon: Start) -> None:
     psk = hashlib.pbkdf2_hmac("sha1", b"correct horse", b"home", 4096, 32).hex()
     _emulator, client = await start_daemon()
     result = await client.provision("home", psk.upper(), timeout=5.0)
-    assert result.outcome is BluenetOutcome.CONNECTED
+    assert result.outcome is ProvisionOutcome.CONNECTED
 
 
 async def test_provision_utf8_ssid(start_daemon: Start) -> None:
     ssid = "Café ☕ Wi-Fi"
     emulator, client = await start_daemon(fast_config(networks=[WifiNetwork(ssid, "motdepasse")]))
     result = await client.provision(ssid, "motdepasse", timeout=5.0)
-    assert result.outcome is BluenetOutcome.CONNECTED
+    assert result.outcome is ProvisionOutcome.CONNECTED
     assert emulator.model.writes[0] == (EMU_SSID_UUID, ssid.encode())
 
 
@@ -369,7 +369,7 @@ async def test_provision_wrong_password(start_daemon: Start) -> None:
     loop = asyncio.get_running_loop()
     start = loop.time()
     result = await client.provision("home", "wrong password", timeout=5.0)
-    assert result.outcome is BluenetOutcome.WRONG_PASSWORD
+    assert result.outcome is ProvisionOutcome.WRONG_PASSWORD
     assert not result.success
     assert result.hostname is None
     assert loop.time() - start < 1.0  # no waiting for the retries
@@ -381,14 +381,14 @@ async def test_provision_wrong_password(start_daemon: Start) -> None:
 async def test_provision_unknown_network_fails_like_wrong_password(start_daemon: Start) -> None:
     _emulator, client = await start_daemon()
     result = await client.provision("elsewhere", "password1", timeout=5.0)
-    assert result.outcome is BluenetOutcome.WRONG_PASSWORD
+    assert result.outcome is ProvisionOutcome.WRONG_PASSWORD
 
 
 async def test_provision_no_internet(start_daemon: Start) -> None:
     config = fast_config(networks=[WifiNetwork("home", "correct horse", JoinBehaviour.NO_INTERNET)])
     emulator, client = await start_daemon(config)
     result = await client.provision("home", "correct horse", timeout=5.0, connecting_timeout=0.3)
-    assert result.outcome is BluenetOutcome.NO_INTERNET
+    assert result.outcome is ProvisionOutcome.NO_INTERNET
     assert ConnectionState(BluenetState.CONNECTING, "home") in result.states_seen
     assert emulator.model.states_notified() == [b"\x02home"]  # and nothing after
 
@@ -401,7 +401,7 @@ async def test_provision_other_uplink_with_bluenet_ssid(start_daemon: Start) -> 
     result = await client.provision("home", "correct horse", timeout=5.0)
     # State 2 -> 3 with the SSID just sent, but Wi-Fi has no address: the host name is empty.
     assert emulator.model.states_notified() == [b"\x02home", b"\x03home"]
-    assert result.outcome is BluenetOutcome.OTHER_UPLINK
+    assert result.outcome is ProvisionOutcome.OTHER_UPLINK
     assert result.hostname == ""
 
 
@@ -418,7 +418,7 @@ async def test_provision_other_uplink_other_or_no_ssid(
     )
     emulator, client = await start_daemon(config)
     result = await client.provision("home", "correct horse", timeout=5.0, connecting_timeout=2.0)
-    assert result.outcome is BluenetOutcome.OTHER_UPLINK
+    assert result.outcome is ProvisionOutcome.OTHER_UPLINK
     assert emulator.model.states_notified()[-1] == payload
     assert result.hostname is None
 
@@ -428,7 +428,7 @@ async def test_provision_ethernet_uplink_never_changes_state(start_daemon: Start
     emulator, client = await start_daemon(config)
     assert await client.get_state() == ConnectionState(BluenetState.CONNECTED, "old")
     result = await client.provision("home", "correct horse", timeout=5.0, connecting_timeout=0.3)
-    assert result.outcome is BluenetOutcome.OTHER_UPLINK
+    assert result.outcome is ProvisionOutcome.OTHER_UPLINK
     assert emulator.model.states_notified() == []  # NM's global state never changed
     assert result.states_seen == (ConnectionState(BluenetState.CONNECTED, "old"),)
 
@@ -437,7 +437,7 @@ async def test_provision_frozen_join_times_out(start_daemon: Start) -> None:
     config = fast_config(networks=[WifiNetwork("home", "correct horse", JoinBehaviour.FREEZE)])
     emulator, client = await start_daemon(config)
     result = await client.provision("home", "correct horse", timeout=0.5)
-    assert result.outcome is BluenetOutcome.TIMEOUT
+    assert result.outcome is ProvisionOutcome.TIMEOUT
     assert emulator.model.frozen
     assert emulator.model.states_notified() == []
     assert client.is_connected
@@ -487,7 +487,7 @@ async def test_values_longer_than_mtu_are_refused(start_daemon: Start) -> None:
     assert emulator.model.writes == []
     # Values that fit go through at MTU 23.
     result = await client.provision("home", "correct horse", timeout=5.0)
-    assert result.outcome is BluenetOutcome.CONNECTED
+    assert result.outcome is ProvisionOutcome.CONNECTED
     assert result.hostname_truncated is True
 
 

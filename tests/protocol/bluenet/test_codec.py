@@ -26,7 +26,6 @@ from custom_components.ble_provisioning.protocol.bluenet.errors import (
     ValueTooLongError,
 )
 from custom_components.ble_provisioning.protocol.bluenet.models import (
-    BluenetOutcome,
     ConnectionState,
     ReadValue,
 )
@@ -34,6 +33,7 @@ from custom_components.ble_provisioning.protocol.errors import (
     InvalidInputError,
     ProtocolDecodeError,
 )
+from custom_components.ble_provisioning.protocol.models import ProvisionOutcome
 
 # ---------------------------------------------------------------- state decoder
 
@@ -215,7 +215,7 @@ def _s(state: int, ssid: str | None = None) -> ConnectionState:
     return ConnectionState(BluenetState(state), ssid)
 
 
-def _run(states: list[ConnectionState], *, end: float = 100.0) -> BluenetOutcome | None:
+def _run(states: list[ConnectionState], *, end: float = 100.0) -> ProvisionOutcome | None:
     tracker = OutcomeTracker(ssid="home", connecting_timeout=10.0)
     for index, state in enumerate(states):
         if (outcome := tracker.feed(state, float(index))) is not None:
@@ -226,22 +226,22 @@ def _run(states: list[ConnectionState], *, end: float = 100.0) -> BluenetOutcome
 @pytest.mark.parametrize(
     ("states", "expected"),
     [
-        ([_s(2, "home"), _s(3, "home")], BluenetOutcome.CONNECTED),
-        ([_s(1), _s(2, "home"), _s(3, "home")], BluenetOutcome.CONNECTED),
-        ([_s(2, "home"), _s(1)], BluenetOutcome.WRONG_PASSWORD),
-        ([_s(1), _s(2, "home"), _s(0)], BluenetOutcome.WRONG_PASSWORD),
+        ([_s(2, "home"), _s(3, "home")], ProvisionOutcome.CONNECTED),
+        ([_s(1), _s(2, "home"), _s(3, "home")], ProvisionOutcome.CONNECTED),
+        ([_s(2, "home"), _s(1)], ProvisionOutcome.WRONG_PASSWORD),
+        ([_s(1), _s(2, "home"), _s(0)], ProvisionOutcome.WRONG_PASSWORD),
         ([_s(2, "old"), _s(1)], None),
         ([_s(2)], None),
-        ([_s(2, "home")], BluenetOutcome.NO_INTERNET),
-        ([_s(3, "other")], BluenetOutcome.OTHER_UPLINK),
-        ([_s(3)], BluenetOutcome.OTHER_UPLINK),
-        ([_s(2, "home"), _s(3)], BluenetOutcome.OTHER_UPLINK),
-        ([_s(3, "home")], BluenetOutcome.OTHER_UPLINK),  # no 2: unverified after the timeout
+        ([_s(2, "home")], ProvisionOutcome.NO_INTERNET),
+        ([_s(3, "other")], ProvisionOutcome.OTHER_UPLINK),
+        ([_s(3)], ProvisionOutcome.OTHER_UPLINK),
+        ([_s(2, "home"), _s(3)], ProvisionOutcome.OTHER_UPLINK),
+        ([_s(3, "home")], ProvisionOutcome.OTHER_UPLINK),  # no 2: unverified after the timeout
         ([_s(1)], None),
         ([], None),
     ],
 )
-def test_outcome_tracker(states: list[ConnectionState], expected: BluenetOutcome | None) -> None:
+def test_outcome_tracker(states: list[ConnectionState], expected: ProvisionOutcome | None) -> None:
     assert _run(states) is expected
 
 
@@ -257,7 +257,7 @@ def test_tracker_stale_read_is_not_a_transition() -> None:
     assert tracker.feed(_s(2, "old"), 0.0, from_read=True) is None
     assert tracker.feed(_s(1), 1.0) is None
     assert tracker.feed(_s(2, "home"), 2.0) is None
-    assert tracker.feed(_s(3, "home"), 3.0) is BluenetOutcome.CONNECTED
+    assert tracker.feed(_s(3, "home"), 3.0) is ProvisionOutcome.CONNECTED
     # A stale read of 3 with the old SSID is only provisional.
     tracker = OutcomeTracker(ssid="home", connecting_timeout=10.0)
     assert tracker.feed(_s(3, "old"), 0.0, from_read=True) is None
@@ -273,14 +273,14 @@ def test_tracker_ignores_connecting_of_another_profile() -> None:
     assert tracker.feed(_s(1), 0.1) is None
     assert tracker.check_time(50.0) is None
     assert tracker.feed(_s(2, "home"), 1.0) is None
-    assert tracker.feed(_s(3, "home"), 2.0) is BluenetOutcome.CONNECTED
+    assert tracker.feed(_s(3, "home"), 2.0) is ProvisionOutcome.CONNECTED
 
 
 def test_tracker_no_internet_needs_full_connecting_timeout() -> None:
     tracker = OutcomeTracker(ssid="home", connecting_timeout=10.0)
     tracker.feed(_s(2, "home"), 0.0)
     assert tracker.check_time(9.9) is None
-    assert tracker.check_time(10.0) is BluenetOutcome.NO_INTERNET
+    assert tracker.check_time(10.0) is ProvisionOutcome.NO_INTERNET
 
 
 @given(
@@ -298,8 +298,8 @@ def test_fuzz_tracker_connected_only_after_connecting_with_ssid(
         outcome = tracker.feed(_s(state, ssid), float(index), from_read=from_read)
         if outcome is not None:
             break
-    if outcome is BluenetOutcome.CONNECTED:
+    if outcome is ProvisionOutcome.CONNECTED:
         assert tracker.seen_connecting
         assert tracker.states[-1] == _s(3, "home")
-    if outcome is BluenetOutcome.WRONG_PASSWORD:
+    if outcome is ProvisionOutcome.WRONG_PASSWORD:
         assert tracker.seen_connecting

@@ -98,7 +98,12 @@ async def test_provision_connected(blufi_bench: BenchFactory, profile: str) -> N
     ("ap", "password", "outcome", "reason"),
     [
         (WifiAp("HomeNet", -45, "password1"), "wrong-password", "wrong_password", 15),
-        (WifiAp("Elsewhere", -60, "password1", visible=False), "password1", "ap_not_found", 201),
+        (
+            WifiAp("Elsewhere", -60, "password1", visible=False),
+            "password1",
+            "network_not_found",
+            201,
+        ),
         (
             WifiAp("HomeNet", -45, "password1", outcome=WifiReason.AUTH_FAIL),
             "password1",
@@ -114,7 +119,7 @@ async def test_provision_connected(blufi_bench: BenchFactory, profile: str) -> N
         (
             WifiAp("HomeNet", -45, "password1", outcome=WifiReason.NO_AP_FOUND_IN_RSSI_THRESHOLD),
             "password1",
-            "ap_not_found",
+            "network_not_found",
             212,
         ),
     ],

@@ -13,7 +13,7 @@ from .errors import (
     NotBluenetDeviceError,
     ValueTooLongError,
 )
-from .models import BluenetOutcome, ConnectionState, DeviceInfo, ProvisionResult, ReadValue
+from .models import ConnectionState, DeviceInfo, ProvisionResult, ReadValue
 
 __all__ = [
     "SERVICE_UUID",
@@ -21,7 +21,6 @@ __all__ = [
     "BluenetConnectionError",
     "BluenetDecodeError",
     "BluenetError",
-    "BluenetOutcome",
     "BluenetState",
     "BluenetTimeoutError",
     "ConnectionState",

@@ -57,6 +57,8 @@ from ..errors import (
     ProvisioningTimeoutError,
 )
 from ..gatt import GattLink
+from ..models import ProvisionOutcome
+from ..slots import ConnectionSlots
 from .codec import (
     check_fits,
     decode_connection_state,
@@ -83,7 +85,7 @@ from .errors import (
     BluenetTimeoutError,
     NotBluenetDeviceError,
 )
-from .models import BluenetOutcome, ConnectionState, DeviceInfo, ProvisionResult, ReadValue
+from .models import ConnectionState, DeviceInfo, ProvisionResult, ReadValue
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -138,7 +140,7 @@ class OutcomeTracker:
 
     def feed(
         self, state: ConnectionState, now: float, *, from_read: bool = False
-    ) -> BluenetOutcome | None:
+    ) -> ProvisionOutcome | None:
         """Account for one state; return an outcome when decided."""
         self.states.append(state)
         if state.state is BluenetState.CONNECTING:
@@ -161,16 +163,16 @@ class OutcomeTracker:
             if from_read:
                 return None
             if self.seen_connecting:
-                return BluenetOutcome.WRONG_PASSWORD
+                return ProvisionOutcome.WRONG_PASSWORD
             # The old profile is deleted before the new one is added: not a failure.
             self.connecting_since = None
             self.unverified_connected_since = None
             return None
         # CONNECTED
         if not from_read and state.ssid != self.ssid:
-            return BluenetOutcome.OTHER_UPLINK
+            return ProvisionOutcome.OTHER_UPLINK
         if self.seen_connecting and state.ssid == self.ssid:
-            return BluenetOutcome.CONNECTED
+            return ProvisionOutcome.CONNECTED
         if self.unverified_connected_since is None:
             self.unverified_connected_since = now
         self.connecting_since = None
@@ -185,18 +187,18 @@ class OutcomeTracker:
         ]
         return min(since) + self.connecting_timeout if since else None
 
-    def check_time(self, now: float) -> BluenetOutcome | None:
+    def check_time(self, now: float) -> ProvisionOutcome | None:
         """Return the time-based outcome that is due at ``now``, if any."""
         if (
             self.unverified_connected_since is not None
             and now - self.unverified_connected_since >= self.connecting_timeout
         ):
-            return BluenetOutcome.OTHER_UPLINK
+            return ProvisionOutcome.OTHER_UPLINK
         if (
             self.connecting_since is not None
             and now - self.connecting_since >= self.connecting_timeout
         ):
-            return BluenetOutcome.NO_INTERNET
+            return ProvisionOutcome.NO_INTERNET
         return None
 
 
@@ -215,6 +217,7 @@ class BluenetClient:
         *,
         ble_device_callback: Callable[[], BLEDevice] | None = None,
         backend: type[BaseBleakClient] | None = None,
+        slots: ConnectionSlots | None = None,
         timeout: float = 10.0,
     ) -> None:
         """Describe the device; nothing happens on the radio until :meth:`connect`."""
@@ -225,6 +228,7 @@ class BluenetClient:
             characteristics=REQUIRED_CHARACTERISTICS,
             ble_device_callback=ble_device_callback,
             backend=backend,
+            slots=slots,
             timeout=timeout,
             on_disconnect=self._on_link_lost,
         )
@@ -540,7 +544,7 @@ class BluenetClient:
             await self._link.write(CREDENTIALS_UUID, credentials_raw, response=True)
             deadline = loop.time() + timeout
             raw_state = await self._link.read(CONNECTION_STATE_UUID)
-            outcome: BluenetOutcome | None = None
+            outcome: ProvisionOutcome | None = None
             # Notifications that arrived before the read answer are transitions: handle first.
             while outcome is None and not queue.empty():
                 outcome = tracker.feed(queue.get_nowait(), loop.time())
@@ -558,7 +562,7 @@ class BluenetClient:
                 if (due := tracker.next_deadline()) is not None:
                     wake = min(wake, due)
                 if now >= deadline:
-                    outcome = BluenetOutcome.TIMEOUT
+                    outcome = ProvisionOutcome.TIMEOUT
                     break
                 try:
                     state = await self._link.wait(
@@ -571,7 +575,7 @@ class BluenetClient:
             with contextlib.suppress(ValueError):
                 self._state_listeners.remove(queue.put_nowait)
         hostname: ReadValue | None = None
-        if outcome is BluenetOutcome.CONNECTED:
+        if outcome is ProvisionOutcome.CONNECTED:
             try:
                 hostname = await self._read_text(HOSTNAME_UUID)
             except ProvisioningError as err:
@@ -584,7 +588,7 @@ class BluenetClient:
                     # The daemon fills %IP from the Wi-Fi interface only, at the transition to
                     # CONNECTED: an empty host name means Wi-Fi has no address and the
                     # connectivity comes from another uplink.
-                    outcome = BluenetOutcome.OTHER_UPLINK
+                    outcome = ProvisionOutcome.OTHER_UPLINK
         _LOGGER.debug("%s: provisioning %r ended: %s", self._link.name, ssid, outcome.value)
         return ProvisionResult(
             outcome=outcome,

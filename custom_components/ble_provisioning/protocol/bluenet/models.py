@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 
+from ..models import ProvisionOutcome
 from .const import BluenetState
 
 
@@ -50,21 +50,11 @@ class DeviceInfo:
     hostname_truncated: bool = False
 
 
-class BluenetOutcome(StrEnum):
-    """How a provisioning attempt ended (see :meth:`BluenetClient.provision`)."""
-
-    CONNECTED = "connected"
-    WRONG_PASSWORD = "wrong_password"
-    NO_INTERNET = "no_internet"
-    OTHER_UPLINK = "other_uplink"
-    TIMEOUT = "timeout"
-
-
 @dataclass(frozen=True, slots=True)
 class ProvisionResult:
     """Result of :meth:`BluenetClient.provision`. Never holds the password."""
 
-    outcome: BluenetOutcome
+    outcome: ProvisionOutcome
     ssid: str
     hostname: str | None = None
     states_seen: tuple[ConnectionState, ...] = ()
@@ -73,4 +63,4 @@ class ProvisionResult:
     @property
     def success(self) -> bool:
         """Return True only for a verified join of the requested SSID."""
-        return self.outcome is BluenetOutcome.CONNECTED
+        return self.outcome is ProvisionOutcome.CONNECTED

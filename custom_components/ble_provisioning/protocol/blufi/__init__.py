@@ -5,6 +5,7 @@ No Home Assistant imports. See the README ("BluFi library") for the API and the 
 
 from __future__ import annotations
 
+from ..models import ProvisionOutcome
 from .client import AsyncBlufiClient
 from .codec import (
     Frame,
@@ -52,7 +53,6 @@ from .errors import (
 )
 from .models import (
     BlufiVersion,
-    ProvisionOutcome,
     ProvisionResult,
     SoftApConfig,
     WifiNetwork,

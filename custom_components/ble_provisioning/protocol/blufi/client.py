@@ -29,6 +29,8 @@ from ..errors import (
     ProvisioningTimeoutError,
 )
 from ..gatt import GattLink
+from ..models import ProvisionOutcome
+from ..slots import ConnectionSlots
 from .codec import (
     Frame,
     FrameCipher,
@@ -70,7 +72,6 @@ from .errors import (
 )
 from .models import (
     BlufiVersion,
-    ProvisionOutcome,
     ProvisionResult,
     SoftApConfig,
     WifiNetwork,
@@ -179,6 +180,7 @@ class AsyncBlufiClient:
         *,
         ble_device_callback: Callable[[], BLEDevice] | None = None,
         backend: type[BaseBleakClient] | None = None,
+        slots: ConnectionSlots | None = None,
         timeout: float = 10.0,
         ack_timeout: float = 5.0,
         service_uuid: str = SERVICE_UUID,
@@ -200,6 +202,7 @@ class AsyncBlufiClient:
             characteristics=(write_uuid, notify_uuid),
             ble_device_callback=ble_device_callback,
             backend=backend,
+            slots=slots,
             timeout=timeout,
             on_disconnect=self._on_link_lost,
         )

@@ -30,6 +30,8 @@ class BlufiSequenceError(BlufiFrameError):
 class BlufiSecurityError(BlufiError):
     """Security negotiation failed, or it is required and not available."""
 
+    error_key = "security_failed"
+
 
 class BlufiTimeoutError(BlufiError, ProvisioningTimeoutError):
     """The device did not answer within the allowed time."""
@@ -42,6 +44,7 @@ class NotBlufiDeviceError(BlufiError, MissingServiceError):
 class BlufiDeviceError(BlufiError):
     """The device sent an ERROR_INFO report (data subtype 0x12)."""
 
+    error_key = "device_error"
     code: ErrorCode | int
 
     def __init__(self, code: ErrorCode | int, message: str | None = None) -> None:
@@ -69,6 +72,8 @@ class BlufiDeviceFormatError(BlufiDeviceError):
 
 class BlufiWifiScanError(BlufiDeviceError):
     """Device error 0x0B: the device could not start a Wi-Fi scan."""
+
+    error_key = "scan_failed"
 
 
 class BlufiMessageStateError(BlufiDeviceError):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from ..models import ProvisionOutcome
 from .const import (
     AP_NOT_FOUND_REASONS,
     WRONG_PASSWORD_REASONS,
@@ -257,23 +257,12 @@ class SoftApConfig:
     auth_mode: SoftApAuthMode | None = None
 
 
-class ProvisionOutcome(StrEnum):
-    """Final outcome of :meth:`AsyncBlufiClient.provision`."""
-
-    CONNECTED = "connected"
-    WRONG_PASSWORD = "wrong_password"
-    AP_NOT_FOUND = "ap_not_found"
-    CONNECTION_FAILED = "connection_failed"
-    TIMEOUT = "timeout"
-    SOFTAP_STARTED = "softap_started"
-
-
 def outcome_for_reason(reason: WifiReason | int | None) -> ProvisionOutcome:
     """Map a connection end reason to an outcome (documented in the README)."""
     if reason in WRONG_PASSWORD_REASONS:
         return ProvisionOutcome.WRONG_PASSWORD
     if reason in AP_NOT_FOUND_REASONS:
-        return ProvisionOutcome.AP_NOT_FOUND
+        return ProvisionOutcome.NETWORK_NOT_FOUND
     return ProvisionOutcome.CONNECTION_FAILED
 
 
@@ -291,4 +280,4 @@ class ProvisionResult:
     @property
     def success(self) -> bool:
         """The device joined the network (or started the SoftAP)."""
-        return self.outcome in (ProvisionOutcome.CONNECTED, ProvisionOutcome.SOFTAP_STARTED)
+        return self.outcome.success
