@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 import contextlib
+import contextvars
 import logging
 from typing import Any
 
@@ -40,6 +41,9 @@ from .model import BlufiDeviceModel
 _LOGGER = logging.getLogger(__name__)
 
 MTU_UPDATE_EVENT = "connection_att_mtu_update"
+_IN_PROCEDURE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "blufi_advertising_procedure", default=False
+)
 
 
 class Esp32BlufiEmulator(EmulatedPeripheral):
@@ -94,25 +98,46 @@ class Esp32BlufiEmulator(EmulatedPeripheral):
         self._advertising_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._hci: asyncio.Future[None] | None = None
+        self._device_stop: Callable[[], Awaitable[None]] | None = None
+        self._halted = False
         self._closed = False
 
     # ------------------------------------------------------------------ radio plumbing
 
     def _attach(self, device: Any) -> None:
-        """Install the GATT table; take over when advertising starts and restarts."""
+        """Install the GATT table; take over when advertising starts and restarts.
+
+        The radio starting advertising powers the firmware on; the radio stopping it (when it
+        removes the device) powers it off: the firmware then restarts nothing.
+        """
         super()._attach(device)
-        original: Callable[..., Awaitable[None]] = device.start_advertising
+        original_start: Callable[..., Awaitable[None]] = device.start_advertising
+        original_stop: Callable[[], Awaitable[None]] = device.stop_advertising
+        self._device_stop = original_stop
 
         async def start_advertising(*args: Any, **kwargs: Any) -> None:
             kwargs["auto_restart"] = False  # the firmware restarts advertising itself
-            self._start_advertising = lambda: original(*args, **kwargs)
+            self._start_advertising = lambda: original_start(*args, **kwargs)
+            self._halted = False
             self.model.boot()
             if self.model.pregen is None:
                 await self._advertise_when_ready()
             else:
                 self._spawn(self._advertise_when_ready())
 
+        async def stop_advertising() -> None:
+            if _IN_PROCEDURE.get():
+                await original_stop()
+                return
+            self._halted = True
+            pending = self._hci
+            if pending is not None and not pending.done():
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(pending)  # a start under way completes first
+            await original_stop()
+
         device.start_advertising = start_advertising
+        device.stop_advertising = stop_advertising
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -130,7 +155,12 @@ class Esp32BlufiEmulator(EmulatedPeripheral):
         Cancelling Bumble half-way through creating an advertising set would leave the
         controller advertising for a set the host no longer tracks.
         """
-        self._hci = asyncio.ensure_future(call())
+
+        async def procedure() -> None:
+            _IN_PROCEDURE.set(True)  # Bumble's start_advertising calls stop_advertising
+            await call()
+
+        self._hci = asyncio.ensure_future(procedure())
         try:
             await asyncio.shield(self._hci)
         except asyncio.CancelledError:
@@ -145,7 +175,8 @@ class Esp32BlufiEmulator(EmulatedPeripheral):
         await self.model.wait_advertising_ready()
         async with self._advertising_lock:
             start = self._start_advertising
-            if start is None or self.device is None or self.is_connected or self._closed:
+            halted = self._halted or self._closed
+            if start is None or self.device is None or self.is_connected or halted:
                 return
             if await self._hci_call(start):
                 self.advertising_starts += 1
@@ -153,10 +184,10 @@ class Esp32BlufiEmulator(EmulatedPeripheral):
     async def _stop_advertising(self) -> None:
         """``esp_blufi_adv_stop``."""
         async with self._advertising_lock:
-            device = self.device
-            if device is None or self._closed:
+            stop = self._device_stop
+            if self.device is None or stop is None or self._halted or self._closed:
                 return
-            await self._hci_call(device.stop_advertising)
+            await self._hci_call(stop)
 
     async def _restart_advertising(self) -> None:
         await self._stop_advertising()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
+import pytest
 
 from bench.emulators.blufi import BlufiDeviceConfig, Esp32BlufiEmulator
 from bench.radio import Radio, RadioAdvertisement
@@ -141,3 +142,24 @@ async def test_fragment_size_survives_links_and_the_stack_cuts_at_mtu_minus_3() 
             assert received == [emulator.model.notifications[-1][:20]]  # cut at ATT_MTU - 3
         finally:
             await emulator.close()
+
+
+@pytest.mark.parametrize("client_first", [True, False])
+async def test_removed_from_the_radio_the_firmware_restarts_nothing(client_first: bool) -> None:
+    """Removing the device (after or while a central is connected) leaves nothing running:
+    the teardown's lingering-timer check fails on a controller still advertising."""
+    emulator = Esp32BlufiEmulator(BlufiDeviceConfig(seed=4), profile="v5.5", address=ADDRESS)
+    async with Radio() as radio:
+        await radio.add_peripheral(emulator)
+        client = BleakClient(await find(radio), backend=radio.client_backend)
+        await client.connect()
+        await until(lambda: emulator.is_connected)
+        if client_first:
+            await client.disconnect()
+        await radio.remove_peripheral(emulator)
+        assert emulator.device is None
+        starts = emulator.advertising_starts
+        await asyncio.sleep(0.05)
+        assert emulator.advertising_starts == starts
+        await client.disconnect()
+    await emulator.close()

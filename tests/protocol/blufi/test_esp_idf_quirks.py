@@ -103,7 +103,7 @@ async def test_example_limits_are_checked_before_connecting(
 
 
 async def test_a_pinned_bssid_sticks_until_reboot(blufi_bench: BenchFactory) -> None:
-    """Not a client bug (the protocol cannot unpin): the outcome is an honest AP-not-found."""
+    """Not a client bug (the protocol cannot unpin): the outcome is an honest network-not-found."""
     async with blufi_bench(profile="v5.5", config=_config()) as bench:
         home = await bench.client().provision(
             "HomeNet", "password1", bssid="a4:cf:12:34:56:78", poll_interval=0.05
@@ -112,7 +112,7 @@ async def test_a_pinned_bssid_sticks_until_reboot(blufi_bench: BenchFactory) -> 
         office = await bench.client().provision(
             "Office-5G", "office-pass", poll_interval=0.05, timeout=5
         )
-        assert office.outcome is ProvisionOutcome.AP_NOT_FOUND
+        assert office.outcome is ProvisionOutcome.NETWORK_NOT_FOUND
         assert office.end_reason == 201
         await bench.device.reboot()
         again = await bench.client().provision(
