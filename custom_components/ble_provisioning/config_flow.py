@@ -47,7 +47,7 @@ from .flow_device import FlowDevice
 from .options_flow import BleProvisioningOptionsFlow
 from .protocol.device import ProvisioningDevice, device_class
 from .protocol.device_blufi import security_for_version
-from .protocol.discovery import advertised_protocol, device_filter
+from .protocol.discovery import device_filter, protocol_from_service_uuids
 from .protocol.errors import MissingServiceError, ProvisioningError
 from .protocol.models import (
     DeviceIdentity,
@@ -157,7 +157,7 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         """Handle a device found by Home Assistant's bluetooth manager."""
         if not discovery_info.connectable:
             return self.async_abort(reason="not_connectable")
-        protocol = advertised_protocol(discovery_info.advertisement)
+        protocol = protocol_from_service_uuids(discovery_info.service_uuids)
         if protocol is None or not device_filter(discovery_info.advertisement):
             return self.async_abort(reason="not_supported_device")
         await self.async_set_unique_id(discovery_info.address)
@@ -233,7 +233,7 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         for info in bluetooth.async_discovered_service_info(self.hass, connectable=True):
             if info.address in current or info.address in self._discovered:
                 continue
-            if (found := advertised_protocol(info.advertisement)) is not None:
+            if (found := protocol_from_service_uuids(info.service_uuids)) is not None:
                 self._discovered[info.address] = (found, _device_name(info, found))
         if not self._discovered:
             return self.async_abort(reason="no_devices_found")

@@ -18,6 +18,8 @@ from .const import DOMAIN
 from .protocol.device import ProvisioningDevice, create_device
 from .protocol.errors import InvalidInputError, OperationNotSupportedError, ProvisioningError
 from .protocol.models import Protocol
+from .protocol.slots import ConnectionSlots
+from .slots import ha_slots
 
 
 @callback
@@ -49,12 +51,18 @@ def ha_device(
     *,
     idle_timeout: float = 0.0,
     version: str | None = None,
+    slots: ConnectionSlots | None = None,
 ) -> ProvisioningDevice:
-    """Return the library's device object, reached through Home Assistant's bluetooth stack."""
+    """Return the library's device object, reached through Home Assistant's bluetooth stack.
+
+    A connect waits for a free slot of an adapter or proxy that sees the device (``slots``,
+    default: Home Assistant's shared :class:`~.slots.HaConnectionSlots`) instead of failing.
+    """
     return create_device(
         protocol,
         lambda: bluetooth.async_ble_device_from_address(hass, address, connectable=True),
         address=address,
+        slots=slots if slots is not None else ha_slots(hass),
         idle_timeout=idle_timeout,
         timeout=const.CONNECT_TIMEOUT,
         version=version,

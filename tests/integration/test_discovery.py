@@ -20,8 +20,8 @@ from custom_components.ble_provisioning.const import (
 from custom_components.ble_provisioning.device import async_forget_discovery
 from custom_components.ble_provisioning.protocol.discovery import (
     ESPRESSIF_COMPANY_ID,
-    advertised_protocol,
     device_filter,
+    protocol_from_service_uuids,
 )
 from custom_components.ble_provisioning.protocol.models import Protocol
 
@@ -74,7 +74,7 @@ def test_device_filter(
     advertisement: AdvertisementData, protocol: Protocol | None, accepted: bool
 ) -> None:
     """BluFi: the example's name, or an advertisement with nothing of another product."""
-    assert advertised_protocol(advertisement) == protocol
+    assert protocol_from_service_uuids(advertisement.service_uuids) == protocol
     assert device_filter(advertisement) is accepted
 
 

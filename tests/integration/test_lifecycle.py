@@ -111,10 +111,10 @@ async def test_reconfigure_pause_blocks_every_operation_and_expires(
     assert response["state"] == "disconnected"
 
     # The user comes back and submits: the flow pauses the entry again and provisions.
-    result = await submit_wifi(hass, result["flow_id"], {"ssid": "Cafe"})
+    result = await submit_wifi(hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert bytes(emulator.model.sta_ssid) == b"Cafe"
+    assert bytes(emulator.model.sta_ssid) == b"HomeNet"
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert not entry.runtime_data.gate.paused
