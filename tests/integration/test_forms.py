@@ -18,10 +18,10 @@ import pytest
 from bench.emulators.blufi import BlufiDeviceConfig, BlufiFaults
 from custom_components.ble_provisioning import const
 from custom_components.ble_provisioning.const import CONF_PROTOCOL_VERSION
-from custom_components.ble_provisioning.device import ha_device
 from custom_components.ble_provisioning.protocol import errors as library_errors
 from custom_components.ble_provisioning.protocol.bluenet import errors as bluenet_errors
 from custom_components.ble_provisioning.protocol.blufi import errors as blufi_errors
+from custom_components.ble_provisioning.protocol.device import create_device
 from custom_components.ble_provisioning.protocol.models import Protocol
 from custom_components.ble_provisioning.wifi_form import WIFI_STEP_IDS, wifi_errors
 from custom_components.ble_provisioning.wifi_request import provision_request
@@ -344,7 +344,7 @@ async def test_reconfigure_unidentified_device(hass: HomeAssistant, bench: Bench
 
 def test_provision_request_refuses_what_forms_and_actions_cannot_send() -> None:
     """Direct callers get the same checks the schemas make (range, enums)."""
-    blufi = ha_device(None, BLUFI_ADDRESS, Protocol.BLUFI)  # type: ignore[arg-type]
+    blufi = create_device(Protocol.BLUFI, lambda: None, address=BLUFI_ADDRESS)
     base = {"ssid": "HomeNet", "password": PASSWORD}
     cases: list[tuple[dict[str, Any], dict[str, str]]] = [
         ({"mode": "mesh"}, {"mode": "not_supported_operation"}),
