@@ -25,6 +25,7 @@ from bench.emulators.bluenet import (
 from bench.radio import Radio
 from custom_components.ble_provisioning.protocol.bluenet import (
     BluenetConnectionError,
+    BluenetDecodeError,
     BluenetState,
     BluenetStillScanningError,
     BluenetTimeoutError,
@@ -34,7 +35,7 @@ from custom_components.ble_provisioning.protocol.bluenet import (
     ReadValue,
     ValueTooLongError,
 )
-from custom_components.ble_provisioning.protocol.bluenet.client import BluenetClient
+from custom_components.ble_provisioning.protocol.bluenet.client import BluenetClient, _translate
 from custom_components.ble_provisioning.protocol.bluenet.const import (
     AVAILABLE_NETWORKS_UUID,
     CONNECTION_STATE_UUID,
@@ -45,6 +46,9 @@ from custom_components.ble_provisioning.protocol.bluenet.const import (
     VERSION_UUID,
 )
 from custom_components.ble_provisioning.protocol.errors import (
+    DeviceClosedError,
+    MissingServiceError,
+    ProtocolDecodeError,
     ProvisioningConnectionError,
     ProvisioningError,
     ProvisioningTimeoutError,
@@ -152,7 +156,10 @@ async def test_hostname_truncated_at_mtu_23(start_daemon: Start) -> None:
 
 async def test_get_state_connected(start_daemon: Start) -> None:
     _emulator, client = await start_daemon(fast_config(initial_profile=("home", "correct horse")))
+    assert client.last_state is None
+    await client.connect()  # already connected: nothing happens
     assert await client.get_state() == ConnectionState(BluenetState.CONNECTED, "home")
+    assert client.last_state == ConnectionState(BluenetState.CONNECTED, "home")
 
 
 async def test_state_and_hostname_callbacks(start_daemon: Start) -> None:
@@ -666,6 +673,89 @@ async def test_context_manager_closes(start_daemon: Start) -> None:
         assert await client.read_version() == "1.0"
     assert not is_connected(client)
     await wait_for(lambda: not emulator.is_connected)
+
+
+async def test_cancelled_provision_closes_the_link(start_daemon: Start) -> None:
+    config = fast_config(networks=[WifiNetwork("home", "correct horse", JoinBehaviour.NO_INTERNET)])
+    emulator, client = await start_daemon(config)
+    task = asyncio.ensure_future(
+        client.provision("home", "correct horse", timeout=60.0, connecting_timeout=50.0)
+    )
+    await wait_for(lambda: emulator.model.states_notified() == [b"\x02home"])
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not client.is_connected
+    await wait_for(lambda: not emulator.is_connected)
+
+
+async def test_joined_but_host_name_unreadable(
+    start_daemon: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    # From the credentials write on, reads get no answer: the join is still reported.
+    emulator, client = await start_daemon(timeout=0.5)
+    write = emulator.model.write
+
+    def write_then_hang_reads(uuid: str, value: bytes) -> None:
+        write(uuid, value)
+        if uuid == EMU_CREDENTIALS_UUID:
+            emulator.config.faults.hang_reads = True
+
+    emulator.model.write = write_then_hang_reads  # type: ignore[method-assign]
+    result = await client.provision("home", "correct horse", timeout=5.0)
+    assert result.outcome is ProvisionOutcome.CONNECTED
+    assert (result.hostname, result.hostname_truncated) == (None, False)
+    assert "joined, but reading host name failed" in caplog.text
+
+
+async def test_callbacks_that_raise_are_logged(
+    start_daemon: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    _emulator, client = await start_daemon()
+
+    def broken(_value: object) -> None:
+        raise RuntimeError("callback bug")
+
+    client.register_state_callback(broken)
+    client.register_hostname_callback(broken)
+    result = await client.provision("home", "correct horse", timeout=5.0)
+    assert result.outcome is ProvisionOutcome.CONNECTED
+    await wait_for(lambda: "host name callback failed" in caplog.text)
+    assert "state callback failed" in caplog.text
+
+
+async def test_malformed_host_name_notification_is_ignored(
+    start_daemon: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator, client = await start_daemon()
+    hostnames: list[ReadValue] = []
+    client.register_hostname_callback(hostnames.append)
+    await emulator.notify(HOSTNAME_UUID, b"http://\xff\xfe/")
+    await emulator.notify(HOSTNAME_UUID, b"http://hub/")
+    await wait_for(lambda: hostnames)
+    assert hostnames == [ReadValue("http://hub/", False)]
+    assert "ignoring a malformed host name" in caplog.text
+    assert client.is_connected
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (MissingServiceError("x"), NotBluenetDeviceError),
+        (ProvisioningTimeoutError("x"), BluenetTimeoutError),
+        (ProvisioningConnectionError("x"), BluenetConnectionError),
+        (ProtocolDecodeError("x"), BluenetDecodeError),
+        (DeviceClosedError("x"), DeviceClosedError),
+        (TimeoutError(), BluenetTimeoutError),
+        (BleakError("x"), BluenetConnectionError),
+        (OSError("x"), BluenetConnectionError),
+    ],
+)
+def test_errors_become_bluenet_errors(error: Exception, expected: type[Exception]) -> None:
+    translated = _translate(error)
+    assert type(translated) is expected
+    assert str(translated)
+    assert _translate(translated) is translated
 
 
 # ---------------------------------------------------------------- secrets

@@ -13,9 +13,12 @@ import logging
 
 import pytest
 
+from bench.device import Connection
 from bench.emulators.bluenet import (
+    CONNECTION_STATE_UUID as EMU_CONNECTION_STATE_UUID,
     CREDENTIALS_UUID as EMU_CREDENTIALS_UUID,
     NM_STATE_CONNECTED_GLOBAL,
+    STATE_DISCONNECTED,
     Faults,
     ReadRace,
     WifiNetwork,
@@ -61,6 +64,54 @@ async def test_stale_connected_read_is_not_success(start_daemon: Start) -> None:
     )
     assert result.outcome is ProvisionOutcome.WRONG_PASSWORD
     assert not result.success
+
+
+async def test_the_daemons_own_retry_during_the_write_is_not_a_wrong_password(
+    start_daemon: Start,
+) -> None:
+    # After an earlier failed join the daemon re-activates its profile every 20 s by itself.
+    # Here that retry starts just before the daemon takes the credentials write: its "2home"
+    # reaches the client before the write's answer, then the join's deletion "1" follows. A
+    # "2" that may predate the join never makes the next "1" a failure.
+    config = fast_config(initial_profile=("home", "an old wrong password"))
+    emulator, client = await start_daemon(config)
+    on_write = emulator.on_write
+
+    async def retry_then_write(char_uuid: str, value: bytes, connection: Connection) -> None:
+        if char_uuid == EMU_CREDENTIALS_UUID:
+            emulator.model.nm.activate()  # "Known network reappeared, trying to reconnect"
+            await emulator.model.flush_notifications()
+        await on_write(char_uuid, value, connection)
+
+    emulator.on_write = retry_then_write  # type: ignore[method-assign]
+    result = await client.provision("home", "correct horse", timeout=5.0)
+    premise(
+        emulator.model.states_notified()[:2] == [b"\x02home", b"\x01"],
+        "the retry's 2, then the join's deletion",
+    )
+    assert result.outcome is ProvisionOutcome.CONNECTED
+
+
+async def test_a_state_change_during_the_first_read_is_the_baseline(start_daemon: Start) -> None:
+    # Online through Ethernet only: NetworkManager stays CONNECTED_GLOBAL, nothing is notified
+    # during the join. The old Wi-Fi profile went down while the state was being read: the
+    # read answers the old "3old" after the newer notification, which is what counts.
+    config = fast_config(ethernet_uplink=True, initial_profile=("old", "old password"))
+    emulator, client = await start_daemon(config)
+    on_read = emulator.on_read
+
+    async def change_then_answer(char_uuid: str, connection: Connection) -> bytes:
+        value = await on_read(char_uuid, connection)
+        if char_uuid == EMU_CONNECTION_STATE_UUID and value == b"\x03old":
+            emulator.model.set_connection_state(STATE_DISCONNECTED, None)
+            await emulator.model.flush_notifications()
+        return value
+
+    emulator.on_read = change_then_answer  # type: ignore[method-assign]
+    result = await client.provision("home", "correct horse", timeout=1.0, connecting_timeout=0.3)
+    # Without the newer "1" the old "3" would make this OTHER_UPLINK after 0.3 s.
+    assert result.outcome is ProvisionOutcome.TIMEOUT
+    assert result.states_seen == (ConnectionState(BluenetState.DISCONNECTED),)
 
 
 # ---------------------------------------------------------------- item 7 (b), (c)

@@ -103,7 +103,7 @@ class NetworkStreamGuard:
 
     def link_up(self, now: float) -> None:
         """Account for a new link at ``now``: any other central's unsubscribe came before."""
-        self._not_before(now + self.timings.notify_interval)
+        self._quiet_at = max(self._quiet_at, now + self.timings.restart_gap)
 
     def stopped(self, now: float, last_network_at: float | None, *, mid_round: bool) -> None:
         """Account for a stop at ``now``; ``mid_round``: it ended at a repeat in a round of 2+."""
