@@ -35,7 +35,7 @@ from custom_components.ble_provisioning.protocol.bluenet import (
     ReadValue,
     ValueTooLongError,
 )
-from custom_components.ble_provisioning.protocol.bluenet.client import BluenetClient, _translate
+from custom_components.ble_provisioning.protocol.bluenet.client import BluenetClient
 from custom_components.ble_provisioning.protocol.bluenet.const import (
     AVAILABLE_NETWORKS_UUID,
     CONNECTION_STATE_UUID,
@@ -45,6 +45,7 @@ from custom_components.ble_provisioning.protocol.bluenet.const import (
     SSID_UUID,
     VERSION_UUID,
 )
+from custom_components.ble_provisioning.protocol.bluenet.errors import as_bluenet_error
 from custom_components.ble_provisioning.protocol.errors import (
     DeviceClosedError,
     MissingServiceError,
@@ -752,10 +753,10 @@ async def test_malformed_host_name_notification_is_ignored(
     ],
 )
 def test_errors_become_bluenet_errors(error: Exception, expected: type[Exception]) -> None:
-    translated = _translate(error)
+    translated = as_bluenet_error(error)
     assert type(translated) is expected
     assert str(translated)
-    assert _translate(translated) is translated
+    assert as_bluenet_error(translated) is translated
 
 
 # ---------------------------------------------------------------- secrets

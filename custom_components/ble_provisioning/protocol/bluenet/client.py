@@ -25,14 +25,7 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 
-from ..errors import (
-    InvalidInputError,
-    MissingServiceError,
-    ProtocolDecodeError,
-    ProvisioningConnectionError,
-    ProvisioningError,
-    ProvisioningTimeoutError,
-)
+from ..errors import InvalidInputError, ProvisioningError, ProvisioningTimeoutError
 from ..gatt import GattLink
 from ..limits import BLUENET_LIMITS
 from ..models import ProvisionOutcome
@@ -56,11 +49,9 @@ from .const import (
 from .errors import (
     BluenetConnectionError,
     BluenetDecodeError,
-    BluenetError,
     BluenetStillScanningError,
-    BluenetTimeoutError,
     InvalidCredentialsError,
-    NotBluenetDeviceError,
+    as_bluenet_error,
 )
 from .logs import MalformedLog
 from .models import ConnectionState, DeviceInfo, ProvisionResult, ReadValue
@@ -74,26 +65,6 @@ DEFAULT_CONNECTING_TIMEOUT = 20.0
 
 StateCallback = Callable[[ConnectionState], None]
 HostnameCallback = Callable[[ReadValue], None]
-
-
-def _translate(err: BaseException) -> BaseException:
-    """Map a shared or transport error onto the Bluenet family (keeps the shared base)."""
-    if isinstance(err, BluenetError):
-        return err
-    message = str(err) or type(err).__name__
-    if isinstance(err, MissingServiceError):
-        return NotBluenetDeviceError(message)
-    if isinstance(err, ProvisioningTimeoutError):
-        return BluenetTimeoutError(message)
-    if isinstance(err, ProvisioningConnectionError):
-        return BluenetConnectionError(message)
-    if isinstance(err, ProtocolDecodeError):
-        return BluenetDecodeError(message)
-    if isinstance(err, ProvisioningError):
-        return err
-    if isinstance(err, TimeoutError):
-        return BluenetTimeoutError(message)
-    return BluenetConnectionError(message)
 
 
 class BluenetClient:
@@ -217,7 +188,7 @@ class BluenetClient:
             raise
         except (ProvisioningError, BleakError, TimeoutError, EOFError, OSError) as err:
             await self.disconnect()
-            translated = _translate(err)
+            translated = as_bluenet_error(err)
             _LOGGER.debug("%s: %s failed: %s", self._link.name, what, translated)
             if translated is err:
                 raise

@@ -57,3 +57,28 @@ class ValueTooLongError(BluenetError, InvalidInputError):
     The daemon ignores the offset of long (prepared) writes, so a value that needs more than one
     ATT packet would be stored corrupted. Negotiate a larger MTU, or use a shorter value.
     """
+
+
+def as_bluenet_error(err: BaseException) -> BaseException:
+    """Map a shared or transport error onto the Bluenet family (keeps the shared base).
+
+    A shared error without a Bluenet counterpart (e.g. no connection slot) is kept as it is;
+    a bare ``TimeoutError`` becomes :class:`BluenetTimeoutError`, anything else (a bleak or
+    OS error) :class:`BluenetConnectionError`.
+    """
+    if isinstance(err, BluenetError):
+        return err
+    message = str(err) or type(err).__name__
+    if isinstance(err, MissingServiceError):
+        return NotBluenetDeviceError(message)
+    if isinstance(err, ProvisioningTimeoutError):
+        return BluenetTimeoutError(message)
+    if isinstance(err, ProvisioningConnectionError):
+        return BluenetConnectionError(message)
+    if isinstance(err, ProtocolDecodeError):
+        return BluenetDecodeError(message)
+    if isinstance(err, ProvisioningError):
+        return err
+    if isinstance(err, TimeoutError):
+        return BluenetTimeoutError(message)
+    return BluenetConnectionError(message)
