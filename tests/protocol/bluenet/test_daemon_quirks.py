@@ -8,6 +8,7 @@ a broken premise (checked with ``pytest.fail``) fails a test as well as a wrong 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 import logging
 
@@ -90,6 +91,37 @@ async def test_the_daemons_own_retry_during_the_write_is_not_a_wrong_password(
         "the retry's 2, then the join's deletion",
     )
     assert result.outcome is ProvisionOutcome.CONNECTED
+
+
+@pytest.mark.parametrize(
+    ("ssid", "password", "expected"),
+    [
+        ("home", "correct horse", ProvisionOutcome.CONNECTED),
+        # Not in range: the daemon never retries it, only this join can report the failure.
+        ("elsewhere", "password1", ProvisionOutcome.WRONG_PASSWORD),
+    ],
+)
+async def test_join_notified_before_the_write_answer(
+    start_daemon: Start, ssid: str, password: str, expected: ProvisionOutcome
+) -> None:
+    # The join's "2" + SSID reaches the client before the credentials write's answer (a slow
+    # answer, or a client that resumes late on a loaded machine): the outcome is the same.
+    emulator, client = await start_daemon()
+    on_write = emulator.on_write
+    model = emulator.model
+
+    async def write_answered_after_the_activation(
+        char_uuid: str, value: bytes, connection: Connection
+    ) -> None:
+        await on_write(char_uuid, value, connection)
+        if char_uuid == EMU_CREDENTIALS_UUID:
+            while model.states_notified() != [b"\x02" + ssid.encode()]:  # noqa: ASYNC110
+                await asyncio.sleep(0.001)
+            await model.flush_notifications()
+
+    emulator.on_write = write_answered_after_the_activation  # type: ignore[method-assign]
+    result = await client.provision(ssid, password, timeout=10.0)
+    assert result.outcome is expected
 
 
 async def test_a_state_change_during_the_first_read_is_the_baseline(start_daemon: Start) -> None:

@@ -114,7 +114,9 @@ def test_the_daemons_own_retry_during_the_write_is_not_a_failure() -> None:
     tracker.baseline(_s(1), 0.0)
     assert tracker.feed(_s(2, "home"), 0.1, during_write=True) is None
     assert tracker.feed(_s(1), 0.2) is None
+    assert tracker.next_deadline() == pytest.approx(2.2)  # unless an activation follows
     assert tracker.feed(_s(2, "home"), 0.3) is None
+    assert tracker.check_time(5.0) is None
     assert tracker.feed(_s(3, "home"), 1.0) is ProvisionOutcome.CONNECTED
     # The same with a wrong password: the failure comes after the confirmed activation.
     tracker = _tracker()
@@ -122,6 +124,24 @@ def test_the_daemons_own_retry_during_the_write_is_not_a_failure() -> None:
     assert tracker.feed(_s(1), 0.2) is None
     assert tracker.feed(_s(2, "home"), 0.3) is None
     assert tracker.feed(_s(1), 6.3) is ProvisionOutcome.WRONG_PASSWORD
+
+
+def test_join_notified_before_the_write_answer_still_fails() -> None:
+    # Under load the join's own "2home" can reach the client before it resumed after the
+    # write's answer: provisional. Its failure "1" is not followed by a new activation.
+    tracker = _tracker()
+    assert tracker.feed(_s(2, "home"), 0.1, during_write=True) is None
+    assert tracker.feed(_s(1), 6.1) is None
+    assert tracker.next_deadline() == pytest.approx(8.1)
+    assert tracker.check_time(8.0) is None
+    assert tracker.check_time(8.1) is ProvisionOutcome.WRONG_PASSWORD
+    # A "3" meanwhile (another uplink) is not a failure of this join.
+    tracker = _tracker()
+    tracker.feed(_s(2, "home"), 0.1, during_write=True)
+    tracker.feed(_s(1), 0.2)
+    assert tracker.feed(_s(3), 0.3) is None
+    assert tracker.check_time(2.3) is None
+    assert tracker.check_time(10.3) is ProvisionOutcome.OTHER_UPLINK
 
 
 def test_activation_received_during_the_write_shows_progress() -> None:

@@ -24,10 +24,11 @@ Evidence, and how far each piece is trusted
   the outcome is ``OTHER_UPLINK`` after ``connecting_timeout``: the Wi-Fi join cannot be
   verified.
 * **Transitions** (:meth:`OutcomeTracker.feed`): notifications received after the credentials
-  write was sent. Those received while the write was in flight
-  (``during_write=True``) may still have been produced before the daemon took the write (its
-  20 s reconnect attempt after an earlier failed join sends "2" + SSID on its own); they can
-  show the join's progress but never prove a failure.
+  write was sent. Those received before the client saw the write's answer
+  (``during_write=True``) may have been produced before the daemon took the write (its 20 s
+  reconnect attempt after an earlier failed join sends "2" + SSID on its own), or they are the
+  join's own first steps reaching the client before it resumed after the answer (the client
+  cannot tell which from where it stands).
 
 Rules
 =====
@@ -38,9 +39,13 @@ Rules
 * After an activation, "3" carrying the requested SSID → ``CONNECTED``; "3" carrying another
   SSID or none → ``OTHER_UPLINK`` (connectivity that is not the ``bluenet`` profile's).
 * After a *confirmed* activation, "1" (or "0") → ``WRONG_PASSWORD`` (the join failed; the
-  daemon then retries every 20 s, which the client does not wait for). Any other "1" is the
-  deletion of the old profile (or an older attempt failing): it ends a provisional activation
-  and an unverified "3", and is not a failure.
+  daemon then retries every 20 s, which the client does not wait for).
+* After a *provisional* activation, "1" is either the join's deletion of the profile that the
+  daemon's own retry was activating (then the join's activation follows at once: the join
+  thread deletes and activates back to back) or the join's failure: it becomes
+  ``WRONG_PASSWORD`` only if no new activation follows within ``settle`` (2 s).
+* Any other "1" is the deletion of the old profile (or an older attempt failing): it ends an
+  unverified "3", and is not a failure.
 * "3" before any activation is unverified (an older activation completing, or another uplink):
   ``OTHER_UPLINK`` if nothing else happens within ``connecting_timeout``.
 * An activation without a result for ``connecting_timeout`` → ``NO_INTERNET``
@@ -59,7 +64,7 @@ told apart there; the order of the transitions above still decides.
 
 Every decision is taken when the deciding notification arrives (:meth:`OutcomeTracker.feed`
 returns it) or at the instant a time limit is reached (:meth:`OutcomeTracker.next_deadline`):
-nothing is polled.
+nothing is polled. Only the ambiguous failure above waits (``settle``) after its notification.
 """
 
 from __future__ import annotations
@@ -69,6 +74,11 @@ from dataclasses import dataclass, field
 from ..models import ProvisionOutcome
 from .const import BluenetState
 from .models import ConnectionState
+
+#: The daemon's join thread activates the new profile right after deleting the old one (two
+#: D-Bus calls; 0.2 s in the emulator's model): a "1" after a provisional activation that is
+#: not followed by an activation within this time is the join's failure.
+DEFAULT_SETTLE = 2.0
 
 
 @dataclass(slots=True)
@@ -82,12 +92,16 @@ class OutcomeTracker:
 
     ssid: str
     connecting_timeout: float
+    settle: float = DEFAULT_SETTLE
+    """How long a "1" after a provisional activation waits for the join's own activation."""
     activated_since: float | None = None
     """When this join's activation ("2" + SSID) was seen; None before (or after a "1")."""
     activation_confirmed: bool = False
     """The activation was notified after the credentials write (not provisional)."""
     unverified_since: float | None = None
     """When a "3" that this join cannot be credited with was seen."""
+    failure_since: float | None = None
+    """When a "1" ended a provisional activation (a failure unless an activation follows)."""
     states: list[ConnectionState] = field(default_factory=list)
     """Every state considered, in order (baseline first)."""
 
@@ -112,10 +126,13 @@ class OutcomeTracker:
                     self.activated_since = now
                 self.activation_confirmed = self.activation_confirmed or not during_write
                 self.unverified_since = None
+                self.failure_since = None
             return None
         if state.state in (BluenetState.DISCONNECTED, BluenetState.DOWN):
             if self.activated_since is not None and self.activation_confirmed:
                 return ProvisionOutcome.WRONG_PASSWORD
+            if self.activated_since is not None:
+                self.failure_since = now
             self.activated_since = None
             self.unverified_since = None
             return None
@@ -124,19 +141,26 @@ class OutcomeTracker:
             if state.carries(self.ssid):
                 return ProvisionOutcome.CONNECTED
             return ProvisionOutcome.OTHER_UPLINK
+        self.failure_since = None
         if self.unverified_since is None:
             self.unverified_since = now
         return None
 
     def next_deadline(self) -> float | None:
         """Monotonic time at which :meth:`check_time` may decide, or None."""
-        since = [
-            value for value in (self.activated_since, self.unverified_since) if value is not None
+        due = [
+            since + self.connecting_timeout
+            for since in (self.activated_since, self.unverified_since)
+            if since is not None
         ]
-        return min(since) + self.connecting_timeout if since else None
+        if self.failure_since is not None:
+            due.append(self.failure_since + self.settle)
+        return min(due) if due else None
 
     def check_time(self, now: float) -> ProvisionOutcome | None:
         """Return the time-based outcome that is due at ``now``, if any."""
+        if self.failure_since is not None and now - self.failure_since >= self.settle:
+            return ProvisionOutcome.WRONG_PASSWORD
         if (
             self.unverified_since is not None
             and now - self.unverified_since >= self.connecting_timeout
