@@ -74,7 +74,9 @@ async def test_the_daemons_own_retry_during_the_write_is_not_a_wrong_password(
     # Here that retry starts just before the daemon takes the credentials write: its "2home"
     # reaches the client before the write's answer, then the join's deletion "1" follows. A
     # "2" that may predate the join never makes the next "1" a failure.
-    config = fast_config(initial_profile=("home", "an old wrong password"))
+    # No scans: the daemon's retries come only from the hook below, at that one moment.
+    timings = replace(FAST, first_scan=60.0, rescan_interval=60.0)
+    config = fast_config(initial_profile=("home", "an old wrong password"), timings=timings)
     emulator, client = await start_daemon(config)
     on_write = emulator.on_write
 
