@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PROXY_SLOTS = 3
 
-pytest_plugins = ["bench.esphome.fixtures", "bench.link.fixtures"]
+pytest_plugins = ["bench.link.fixtures", "bench.esphome.fixtures"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -5,7 +5,7 @@ client semantics and the path Home Assistant sees the device through are the pro
 each emulated device (BluFi V1, BluFi V2, Bluenet). Only flow results, actions, their responses
 and entity states are asserted, so the integration's internals may change underneath.
 
-Adding a profile is one word in ``PROFILES`` (``"esphome-proxy"`` once ``bench.esphome`` exists).
+Adding a profile is one word in ``PROFILES``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from bench.emulators.bluenet import BluenetConfig, WifiNetwork as BluenetNetwork
 from bench.emulators.blufi import BlufiDeviceConfig
-from bench.link.profiles import BLUEZ_LOCAL, IDEAL, LinkProfile
+from bench.link.profiles import BLUEZ_LOCAL, ESPHOME_PROXY, IDEAL, LinkProfile
 from custom_components.ble_provisioning.const import (
     CONF_ALLOW_UNENCRYPTED,
     CONF_STATUS_INTERVAL,
@@ -42,7 +42,7 @@ from .conftest import (
 )
 from .helpers import device_for, discovery_flow, submit_wifi
 
-PROFILES = (IDEAL, BLUEZ_LOCAL)
+PROFILES = (IDEAL, BLUEZ_LOCAL, ESPHOME_PROXY)
 
 SHORT_PASSWORD = "short-secret-12"
 """15 bytes: fits the 20 bytes the Bluenet client allows when ``mtu_size`` is 23."""

@@ -126,15 +126,19 @@ class GattLink:
     def att_mtu(self) -> int:
         """The ATT_MTU as the stack offers it.
 
-        The larger of ``mtu_size`` and the characteristics' own
-        ``max_write_without_response_size`` + 3 (what BlueZ reports from the negotiated MTU
-        while ``mtu_size`` still says 23). Protocols size reads (``ATT_MTU - 1``) and
-        notifications (``ATT_MTU - 3``) from it.
+        From the characteristics' own ``max_write_without_response_size`` + 3 (what BlueZ
+        reports from the negotiated MTU while ``mtu_size`` still says 23); ``mtu_size`` only
+        when they say 23 or less. Protocols size reads (``ATT_MTU - 1``) and notifications
+        (``ATT_MTU - 3``) from it.
         """
-        mtu = self.mtu
+        mtu = DEFAULT_MTU
         for char in self._chars.values():
             with contextlib.suppress(BleakError, AttributeError, TypeError, ValueError):
                 mtu = max(mtu, int(char.max_write_without_response_size) + ATT_HEADER)
+        if mtu <= DEFAULT_MTU:
+            # Only then ask mtu_size: bleak's BlueZ backend warns on every read before the MTU
+            # was acquired, and its characteristics already know the negotiated MTU.
+            mtu = max(mtu, self.mtu)
         return mtu
 
     @property
@@ -205,12 +209,7 @@ class GattLink:
             raise
         if self.max_value_length <= DEFAULT_MTU - ATT_HEADER:
             await self._acquire_mtu(client)
-        _LOGGER.debug(
-            "%s: connected, ATT MTU %s, %s bytes per value",
-            self.name,
-            self.mtu,
-            self.max_value_length,
-        )
+        _LOGGER.debug("%s: connected, %s bytes per value", self.name, self.max_value_length)
 
     async def _acquire_mtu(self, client: BleakClientWithServiceCache) -> None:
         """Ask a backend that hides the negotiated MTU (bleak's BlueZ) to acquire it."""
