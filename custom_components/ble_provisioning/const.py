@@ -25,6 +25,15 @@ CONF_LAST_SECURITY: Final = "last_security"
 #: The flow's own scan, handed to the new entry's sensors once and then removed from the data.
 CONF_FLOW_SCAN: Final = "flow_scan"
 
+#: Network identity (see :mod:`.network`): the Wi-Fi MACs the device probably uses (ESP32,
+#: derived from its Bluetooth address), until when they wait for confirmation, the one the
+#: network confirmed, and where Home Assistant's DHCP discovery last saw the device.
+CONF_WIFI_MAC_CANDIDATES: Final = "wifi_mac_candidates"
+CONF_CANDIDATES_UNTIL: Final = "wifi_mac_candidates_until"
+CONF_WIFI_MAC: Final = "wifi_mac"
+CONF_IP_ADDRESS: Final = "ip_address"
+CONF_DHCP_HOSTNAME: Final = "dhcp_hostname"
+
 # Options.
 CONF_STATUS_INTERVAL: Final = "status_interval"
 DEFAULT_STATUS_INTERVAL: Final = 300
@@ -54,6 +63,15 @@ CONNECT_TIMEOUT: Final = 15.0
 SCAN_TIMEOUT: Final = 15.0
 PROVISION_TIMEOUT: Final = 45.0
 CUSTOM_DATA_REPLY_TIMEOUT: Final = 10.0
+#: How long the flow's final step waits for the device to appear on the network.
+NETWORK_WAIT: Final = 10.0
+#: How often that wait looks at what Home Assistant's DHCP discovery has seen.
+NETWORK_POLL: Final = 0.5
+#: How long a host name lookup may take (it runs in the executor).
+RESOLVE_TIMEOUT: Final = 5.0
+#: How long unconfirmed Wi-Fi MAC candidates stay in the device's connections after a
+#: provisioning (Home Assistant's DHCP discovery only reports MACs a device registers).
+CANDIDATE_WINDOW: Final = 900.0
 #: A reconfigure flow pauses its entry's coordinator; the pause ends with the flow, or this many
 #: seconds after the flow's last step (an abandoned flow must not pause the entry forever).
 PAUSE_TIMEOUT: Final = 600.0

@@ -20,6 +20,7 @@ from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -27,6 +28,7 @@ from . import const
 from .const import (
     CONF_FLOW_SCAN,
     CONF_HOSTNAME,
+    CONF_IP_ADDRESS,
     CONF_LAST_SECURITY,
     CONF_LAST_SSID,
     CONF_PROTOCOL,
@@ -43,9 +45,12 @@ from .device import ha_device
 from .device_data import accepted_hostname, accepted_ssid, configuration_url
 from .gate import DeviceGate
 from .issues import async_check_adapters
+from .network import NetworkTracker, signal_network_updated
 from .protocol.device import ProvisioningDevice
 from .protocol.device_blufi import security_for_version
+from .protocol.diagnosis import JoinFailure, diagnose
 from .protocol.errors import ProvisioningError
+from .protocol.identity import network_identity
 from .protocol.models import (
     DeviceStatus,
     Protocol,
@@ -75,6 +80,10 @@ class CoordinatorData:
     failure_reason: ProvisionOutcome | None = None
     hostname: str | None = None
     security: ProvisioningSecurity | None = None
+    ip_address: str | None = None
+    """Where the device is on the IP network (see :mod:`.network`)."""
+    failure: JoinFailure | None = None
+    """Why the last join failed, diagnosed (see :mod:`.protocol.diagnosis`)."""
 
 
 def flow_scan_data(networks: list[WifiNetwork], when: datetime) -> dict[str, Any]:
@@ -139,12 +148,14 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         self.device.set_custom_data_callback(self._async_custom_data)
         self._event_listeners: list[EventListener] = []
         self.gate = DeviceGate(hass, entry, self.device)
+        self.network = NetworkTracker(hass, entry)
         networks, last_scan = _flow_scan(entry.data.get(CONF_FLOW_SCAN))
         self.data = CoordinatorData(
             hostname=accepted_hostname(entry.data.get(CONF_HOSTNAME)),
             security=_initial_security(entry.data),
             networks=networks,
             last_scan=last_scan,
+            ip_address=entry.data.get(CONF_IP_ADDRESS),
         )
 
     # -------------------------------------------------------------- lifecycle
@@ -162,6 +173,12 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
             bluetooth.async_track_unavailable(
                 self.hass, self._async_unavailable, self.address, connectable=True
             ),
+            async_dispatcher_connect(
+                self.hass,
+                signal_network_updated(self.config_entry.entry_id),
+                self._async_network_updated,
+            ),
+            self.network.async_start(),
         ]
 
         @callback
@@ -190,6 +207,13 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         self.config_entry.async_create_background_task(
             self.hass, self.async_request_refresh(), f"{DOMAIN} refresh {self.address}"
         )
+
+    @callback
+    def _async_network_updated(self) -> None:
+        """Show the entry's new network data (DHCP discovery, a resolved host name)."""
+        ip_address = self.config_entry.data.get(CONF_IP_ADDRESS)
+        if ip_address != self.data.ip_address:
+            self.async_set_updated_data(replace(self.data, ip_address=ip_address))
 
     @callback
     def _async_unavailable(self, service_info: bluetooth.BluetoothServiceInfoBleak) -> None:
@@ -238,13 +262,23 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
             hostname=accepted_hostname(reported.hostname),
         )
         failure = self.data.failure_reason
+        diagnosis = self.data.failure
         if status.failure is not None:
             failure = status.failure
+            diagnosis = diagnose(
+                status.failure,
+                status.ssid or self.config_entry.data.get(CONF_LAST_SSID) or "",
+                end_reason_code=status.end_reason_code,
+                rssi=status.rssi,
+                networks=self.data.networks,
+            )
         elif status.state is WifiState.CONNECTED:
-            failure = None
+            failure = diagnosis = None
         hostname = status.hostname or self.data.hostname
         self._async_store_hostname(hostname)
-        return replace(self.data, status=status, failure_reason=failure, hostname=hostname)
+        return replace(
+            self.data, status=status, failure_reason=failure, failure=diagnosis, hostname=hostname
+        )
 
     @callback
     def _async_store_hostname(self, hostname: str | None) -> None:
@@ -295,15 +329,26 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         self.hass.config_entries.async_update_entry(
             self.config_entry, data={**self.config_entry.data, **updates}
         )
+        failure = diagnose(
+            report.outcome,
+            request.ssid,
+            end_reason_code=report.end_reason_code,
+            rssi=report.rssi,
+            networks=self.data.networks,
+        )
         self.async_set_updated_data(
             replace(
                 self.data,
                 last_provision=report,
                 failure_reason=None if report.success else report.outcome,
+                failure=failure,
                 hostname=hostname,
                 security=security,
             )
         )
+        if report.success:
+            identity = network_identity(self.device.protocol, self.address, hostname=hostname)
+            self.network.async_provisioned(identity.mac_candidates, identity.hostname)
         self._async_fire(
             EVENT_PROVISIONING_SUCCEEDED if report.success else EVENT_PROVISIONING_FAILED,
             {"ssid": accepted_ssid(report.ssid), "outcome": report.outcome.value},
@@ -326,7 +371,7 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
     async def async_disconnect_wifi(self) -> None:
         """Ask the device to leave its network: a deliberate leave, not a failure."""
         await self.gate.async_run(self.device.disconnect_wifi)
-        self.async_set_updated_data(replace(self.data, failure_reason=None))
+        self.async_set_updated_data(replace(self.data, failure_reason=None, failure=None))
         await self.async_refresh()  # not debounced behind an earlier read: the state changed
 
     # -------------------------------------------------------------- events

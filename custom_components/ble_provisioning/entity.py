@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from homeassistant.components import bluetooth
 from homeassistant.const import CONF_ADDRESS
-from homeassistant.helpers.device_registry import CONNECTION_BLUETOOTH, DeviceInfo
+from homeassistant.helpers.device_registry import (
+    CONNECTION_BLUETOOTH,
+    CONNECTION_NETWORK_MAC,
+    DeviceInfo,
+)
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import CONF_PROTOCOL_VERSION, DOMAIN
 from .coordinator import BleProvisioningCoordinator
 from .device_data import accepted_version, configuration_url
+from .network import entry_macs
 
 
 class BleProvisioningEntity(CoordinatorEntity[BleProvisioningCoordinator]):
@@ -33,7 +38,10 @@ class BleProvisioningEntity(CoordinatorEntity[BleProvisioningCoordinator]):
         self._attr_unique_id = f"{address}_{description.key}"
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, address)},
-            connections={(CONNECTION_BLUETOOTH, address)},
+            # The Wi-Fi MAC the network confirmed (and candidates while they wait for it): the
+            # device's own integration registering it shows as the same device.
+            connections={(CONNECTION_BLUETOOTH, address)}
+            | {(CONNECTION_NETWORK_MAC, mac) for mac in entry_macs(entry.data)},
             name=entry.title,
             manufacturer=device.manufacturer,
             # The version identify reads is the provisioning protocol's, not the firmware's.

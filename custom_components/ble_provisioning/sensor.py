@@ -1,4 +1,4 @@
-"""Sensors: Wi-Fi state, SSID, failure reason, scan results, provisioning security.
+"""Sensors: Wi-Fi state, SSID, failure reason, scan results, provisioning security, IP address.
 
 There is no Wi-Fi signal strength sensor: ESP-IDF's BluFi reports the RSSI only in a failed
 connection's report (the signal at the failure), never while connected, so such a sensor could
@@ -29,6 +29,8 @@ from .protocol.models import FAILURE_OUTCOMES, ProvisioningSecurity, WifiState
 PARALLEL_UPDATES = 0
 
 ATTR_NETWORKS = "networks"
+ATTR_DIAGNOSIS = "diagnosis"
+ATTR_END_REASON_CODE = "end_reason_code"
 NO_FAILURE = "none"
 
 
@@ -38,6 +40,15 @@ class BleProvisioningSensorEntityDescription(SensorEntityDescription):
 
     value_fn: Callable[[CoordinatorData], str | int | datetime | None]
     attributes_fn: Callable[[CoordinatorData], dict[str, Any] | None] = lambda _: None
+
+
+def _failure_attributes(data: CoordinatorData) -> dict[str, Any] | None:
+    """Why the last join failed (translated states) and the device's raw end reason code."""
+    failure = data.failure
+    return {
+        ATTR_DIAGNOSIS: None if failure is None else failure.diagnosis.value,
+        ATTR_END_REASON_CODE: None if failure is None else failure.end_reason_code,
+    }
 
 
 def _networks_attributes(data: CoordinatorData) -> dict[str, Any] | None:
@@ -73,6 +84,7 @@ SENSORS: tuple[BleProvisioningSensorEntityDescription, ...] = (
         value_fn=lambda data: (
             NO_FAILURE if data.failure_reason is None else data.failure_reason.value
         ),
+        attributes_fn=_failure_attributes,
     ),
     BleProvisioningSensorEntityDescription(
         key="networks_found",
@@ -88,6 +100,12 @@ SENSORS: tuple[BleProvisioningSensorEntityDescription, ...] = (
         options=[security.value for security in ProvisioningSecurity],
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda data: data.security.value if data.security else None,
+    ),
+    BleProvisioningSensorEntityDescription(
+        key="ip_address",
+        translation_key="ip_address",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.ip_address,
     ),
     BleProvisioningSensorEntityDescription(
         key="last_scan",
