@@ -22,11 +22,13 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, AbortFlow
+from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from . import const
 from .const import (
+    CONF_CONTINUE_SETUP,
     CONF_FLOW_SCAN,
     CONF_HOSTNAME,
     CONF_LAST_SECURITY,
@@ -44,11 +46,15 @@ from .coordinator import flow_scan_data
 from .device import async_forget_discovery, flow_errors
 from .device_data import accepted_hostname, accepted_ssid, accepted_version
 from .flow_device import FlowDevice
+from .flow_network import FlowNetwork
+from .network import Sighting, async_entry_for_mac, async_seen, candidate_data, sighting_data
 from .options_flow import BleProvisioningOptionsFlow
 from .protocol.device import ProvisioningDevice, device_class
 from .protocol.device_blufi import security_for_version
+from .protocol.diagnosis import JoinDiagnosis, diagnose
 from .protocol.discovery import device_filter, protocol_from_service_uuids
 from .protocol.errors import MissingServiceError, ProvisioningError
+from .protocol.identity import normalize_mac
 from .protocol.models import (
     DeviceIdentity,
     Protocol,
@@ -81,6 +87,30 @@ def _outcome_error(outcome: ProvisionOutcome) -> str:
     return "provision_timeout" if outcome is ProvisionOutcome.TIMEOUT else outcome.value
 
 
+#: Form errors of the diagnoses that say more than the outcome (see protocol.diagnosis).
+_DIAGNOSIS_ERRORS = {
+    JoinDiagnosis.NOT_VISIBLE: "network_not_found",
+    JoinDiagnosis.WEAK_SIGNAL: "weak_signal",
+    JoinDiagnosis.WRONG_PASSWORD: "wrong_password",
+    JoinDiagnosis.AP_REJECTED: "ap_rejected",
+    JoinDiagnosis.UNSUPPORTED_SECURITY: "unsupported_security",
+}
+
+
+def _failure_error(report: ProvisionReport, networks: list[WifiNetwork] | None) -> str:
+    """Form error of a failed provisioning: the diagnosis when there is one, else the outcome."""
+    failure = diagnose(
+        report.outcome,
+        report.ssid,
+        end_reason_code=report.end_reason_code,
+        rssi=report.rssi,
+        networks=networks,
+    )
+    if failure is not None and failure.diagnosis in _DIAGNOSIS_ERRORS:
+        return _DIAGNOSIS_ERRORS[failure.diagnosis]
+    return _outcome_error(report.outcome)
+
+
 def _device_name(info: bluetooth.BluetoothServiceInfoBleak, protocol: Protocol) -> str:
     """Return the advertised name, or a readable fallback (Bluenet advertises no name)."""
     name = info.advertisement.local_name or info.name
@@ -110,6 +140,8 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         self._request: ProvisionRequest | None = None
         self._provision_task: asyncio.Task[ProvisionReport | str] | None = None
         self._unsub_advertisements: CALLBACK_TYPE | None = None
+        self._network: FlowNetwork | None = None
+        self._finish_data: dict[str, Any] = {}
 
     @staticmethod
     @callback
@@ -148,6 +180,8 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
             self._provision_task.cancel()
         if self._flow_device is not None:
             self._flow_device.async_end()
+        if self._network is not None:
+            self._network.async_end()
 
     # -------------------------------------------------------------- discovery
 
@@ -187,6 +221,23 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
             EVENT_DATA_ENTRY_FLOW_PROGRESSED,
             {"handler": self.handler, "flow_id": self.flow_id, "refresh": True},
         )
+
+    async def async_step_dhcp(self, discovery_info: DhcpServiceInfo) -> ConfigFlowResult:
+        """Home Assistant's DHCP discovery saw a device's Wi-Fi MAC: keep its IP, then abort.
+
+        The discovery comes for a MAC one of our devices lists in its connections (manifest
+        ``dhcp: registered_devices``): a confirmed one or a candidate waiting for confirmation
+        (see :mod:`.network`). It comes again whenever the address data changes.
+        """
+        mac = normalize_mac(discovery_info.macaddress)
+        entry = None if mac is None else async_entry_for_mac(self.hass, mac)
+        if entry is None or entry.unique_id is None:
+            return self.async_abort(reason="not_supported_device")
+        sighting = Sighting(discovery_info.ip, mac, discovery_info.hostname or None)
+        async_seen(self.hass, entry, sighting)
+        await self.async_set_unique_id(entry.unique_id)
+        self._abort_if_unique_id_configured()
+        return self.async_abort(reason="already_configured")  # not reached: the line above aborts
 
     def _select(self, address: str, protocol: Protocol, name: str) -> None:
         self._address = address
@@ -432,7 +483,7 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         if isinstance(result, str):
             return self._show_wifi_form({"base": result})
         if not result.success:
-            return self._show_wifi_form({"base": _outcome_error(result.outcome)})
+            return self._show_wifi_form({"base": _failure_error(result, self._networks)})
         async_forget_discovery(self.hass, self._address, rediscover=False)
         await self._devices.async_done()
         hostname = accepted_hostname(result.hostname)
@@ -442,9 +493,77 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
             updates: dict[str, Any] = {CONF_LAST_SSID: ssid, CONF_LAST_SECURITY: security}
             if hostname:
                 updates[CONF_HOSTNAME] = hostname
-            return self.async_update_reload_and_abort(
-                self._get_reconfigure_entry(), data_updates=updates
+            entry = self._get_reconfigure_entry()
+            updates |= candidate_data(FlowNetwork.candidates(self._protocol, self._address))
+            return self.async_update_reload_and_abort(entry, data_updates=updates)
+        self._network = FlowNetwork(
+            self.hass, self._protocol, self._address, hostname or self._identity_hostname()
+        )
+        self._finish_data = self._entry_data(hostname, ssid, security)
+        return await self.async_step_network()
+
+    def _identity_hostname(self) -> str | None:
+        return accepted_hostname(self._identity.hostname) if self._identity else None
+
+    # -------------------------------------------------------------- on the network
+
+    async def async_step_network(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Wait a bounded time for the device to appear on the network (when anything can tell)."""
+        network = self._network
+        assert network is not None
+        task = network.async_wait()
+        if task is not None and not task.done():
+            return self.async_show_progress(
+                step_id="network",
+                progress_action="network",
+                progress_task=task,
+                description_placeholders={"name": self._name, "ssid": self._finish_ssid()},
             )
+        if task is None:
+            return await self.async_step_finish()
+        return self.async_show_progress_done(next_step_id="finish")
+
+    def _finish_ssid(self) -> str:
+        return str(self._finish_data[CONF_LAST_SSID])
+
+    async def async_step_finish(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Say where the device is on the network; offer its own integration's flow; create."""
+        network = self._network
+        assert network is not None
+        sighting = network.sighting
+        if user_input is not None:
+            data = dict(self._finish_data)
+            if sighting is not None:
+                data |= sighting_data(sighting)
+            return self.async_create_entry(
+                title=self._name,
+                data=data,
+                options={CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL},
+                **network.handoff_result(bool(user_input.get(CONF_CONTINUE_SETUP))),
+            )
+        await network.async_find_handoff()
+        return self.async_show_form(
+            step_id="finish" if sighting is not None else "finish_unseen",
+            data_schema=network.finish_schema(),
+            description_placeholders={
+                "name": self._name,
+                "ssid": self._finish_ssid(),
+                "ip": sighting.ip if sighting is not None else "",
+                "integration": network.handoff.name if network.handoff else "",
+            },
+        )
+
+    async_step_finish_unseen = async_step_finish
+
+    def _entry_data(
+        self,
+        hostname: str | None,
+        ssid: str,
+        security: str | None,
+    ) -> dict[str, Any]:
+        """Return the new entry's data (the network's sighting is added at the end)."""
         identity = self._identity
         assert identity is not None
         data: dict[str, Any] = {
@@ -458,6 +577,5 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         }
         if self._networks and self._scan_time is not None:
             data[CONF_FLOW_SCAN] = flow_scan_data(self._networks, self._scan_time)
-        return self.async_create_entry(
-            title=self._name, data=data, options={CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL}
-        )
+        data |= candidate_data(FlowNetwork.candidates(self._protocol, self._address))
+        return data

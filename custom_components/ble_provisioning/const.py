@@ -45,6 +45,8 @@ CONF_SSID: Final = "ssid"
 CONF_BSSID: Final = "bssid"
 CONF_MODE: Final = "mode"
 CONF_RESCAN: Final = "rescan"
+#: The final step's choice to continue into the device's own integration's discovery flow.
+CONF_CONTINUE_SETUP: Final = "continue_setup"
 CONF_ADVANCED: Final = "advanced"
 #: The explicit acknowledgement that the password may cross the air in clear text (every
 #: Bluenet provisioning; BluFi only as a fallback when the device cannot negotiate security).

@@ -246,7 +246,9 @@ class NetworkTracker:
         """Apply what is known now: DHCP's data, the window's end, the host name."""
         data = self._entry.data
         sighting = async_known_sighting(self._hass, entry_macs(data))
-        if sighting is not None and sighting_data(sighting).items() - data.items():
+        if sighting is not None and any(
+            data.get(key) != value for key, value in sighting_data(sighting).items()
+        ):
             async_seen(self._hass, self._entry, sighting)
         async_sync_connections(self._hass, self._entry)
         self._async_schedule_expiry()
