@@ -36,6 +36,7 @@ from .const import (
 from .coordinator import BleProvisioningConfigEntry, BleProvisioningCoordinator
 from .device import ha_error
 from .protocol.blufi.const import MAX_MESSAGE_LEN
+from .protocol.diagnosis import JoinDiagnosis
 from .protocol.errors import ProvisioningError
 from .protocol.models import SoftApAuth, WifiMode
 from .wifi_request import SOFTAP_CHANNELS, SOFTAP_MAX_CONNECTIONS, provision_request
@@ -124,6 +125,17 @@ def _coordinator(call: ServiceCall) -> BleProvisioningCoordinator:
     return entry.runtime_data
 
 
+#: Diagnoses that say more than the outcome: their own translated error (with the raw code).
+_DIAGNOSED = frozenset(
+    {
+        JoinDiagnosis.NOT_VISIBLE,
+        JoinDiagnosis.WEAK_SIGNAL,
+        JoinDiagnosis.AP_REJECTED,
+        JoinDiagnosis.UNSUPPORTED_SECURITY,
+    }
+)
+
+
 async def _run[T](coordinator: BleProvisioningCoordinator, operation: Awaitable[T]) -> T:
     """Await a device operation; map its errors to translated action errors."""
     try:
@@ -144,16 +156,26 @@ async def _async_provision_wifi(call: ServiceCall) -> ServiceResponse:
         )
     report = await _run(coordinator, coordinator.async_provision(request))
     if not report.success:
+        failure = coordinator.data.failure
+        key = f"provision_{report.outcome.value}"
+        if failure is not None and failure.diagnosis in _DIAGNOSED:
+            key = f"join_{failure.diagnosis.value}"
+        code = report.end_reason_code
         raise HomeAssistantError(
             translation_domain=DOMAIN,
-            translation_key=f"provision_{report.outcome.value}",
-            translation_placeholders={"ssid": request.ssid},
+            translation_key=key,
+            translation_placeholders={
+                "ssid": request.ssid,
+                "end_reason_code": "none" if code is None else str(code),
+            },
         )
     return {
         "outcome": report.outcome.value,
         "ssid": request.ssid,
         "hostname": report.hostname,
         "security": report.security.value if report.security else None,
+        "end_reason_code": report.end_reason_code,
+        "ip_address": coordinator.data.ip_address,
     }
 
 
@@ -175,6 +197,9 @@ async def _async_get_status(call: ServiceCall) -> ServiceResponse:
     response["state"] = status.state.value
     response.pop("failure")
     response["failure_reason"] = "none" if status.failure is None else status.failure.value
+    failure = coordinator.data.failure if status.failure is not None else None
+    response["diagnosis"] = None if failure is None else failure.diagnosis.value
+    response["ip_address"] = coordinator.data.ip_address
     response["mode"] = None if status.mode is None else status.mode.value
     return response
 
