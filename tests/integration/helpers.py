@@ -49,15 +49,30 @@ async def confirm_discovery(hass: HomeAssistant, address: str) -> ConfigFlowResu
 
 
 async def submit_wifi(
-    hass: HomeAssistant, flow_id: str, user_input: dict[str, Any]
+    hass: HomeAssistant, flow_id: str, user_input: dict[str, Any], *, finish: bool = True
 ) -> ConfigFlowResult:
-    """Submit the Wi-Fi form, let the provisioning task finish, return the next result."""
+    """Submit the Wi-Fi form, let the provisioning task finish, return the next result.
+
+    With ``finish`` (the default) a successful provisioning's final step (where the device is
+    on the network) is passed, so the result is the created entry; else it is returned.
+    """
     result = await hass.config_entries.flow.async_configure(flow_id, user_input)
     if result["type"] is not FlowResultType.SHOW_PROGRESS:
         return result
     assert result["progress_action"] == "provisioning"
     await hass.async_block_till_done()
-    return await hass.config_entries.flow.async_configure(flow_id)
+    result = await hass.config_entries.flow.async_configure(flow_id)
+    if result["type"] is FlowResultType.SHOW_PROGRESS:
+        assert result["progress_action"] == "network"
+        await hass.async_block_till_done()
+        result = await hass.config_entries.flow.async_configure(flow_id)
+    if finish and result.get("step_id") in FINISH_STEPS:
+        return await hass.config_entries.flow.async_configure(flow_id, {})
+    return result
+
+
+#: The final step's ids (the device seen on the network, or not yet).
+FINISH_STEPS = ("finish", "finish_unseen")
 
 
 def ssid_options(result: ConfigFlowResult) -> list[Any]:

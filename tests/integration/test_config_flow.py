@@ -27,6 +27,7 @@ from bench.emulators.blufi import BlufiDeviceConfig, BlufiFaults, WifiAp
 from custom_components.ble_provisioning import const
 from custom_components.ble_provisioning.const import (
     BLUFI_SERVICE_UUID,
+    CONF_CANDIDATES_UNTIL,
     CONF_FLOW_SCAN,
     CONF_HOSTNAME,
     CONF_LAST_SECURITY,
@@ -35,6 +36,7 @@ from custom_components.ble_provisioning.const import (
     CONF_PROTOCOL_VERSION,
     CONF_SECURITY_VERSION,
     CONF_STATUS_INTERVAL,
+    CONF_WIFI_MAC_CANDIDATES,
     DOMAIN,
 )
 
@@ -110,6 +112,9 @@ async def test_blufi_discovery_creates_entry(
         ["Cafe", -60],
         ["Neighbour", -80],
     ]
+    # The Wi-Fi MAC candidate (BLE - 2) waits for the network's confirmation (test_network).
+    assert data.pop(CONF_WIFI_MAC_CANDIDATES) == ["24:0a:c4:00:00:ff"]
+    assert data.pop(CONF_CANDIDATES_UNTIL)
     assert data == {
         CONF_ADDRESS: BLUFI_ADDRESS,
         CONF_PROTOCOL: "blufi",
@@ -481,7 +486,8 @@ def _blufi_env(**overrides: Any) -> list[WifiAp]:
         ({"ssid": "HomeNet", "password": "wrong-password"}, None, "wrong_password"),
         ({"ssid": "Ghost", "password": PASSWORD}, None, "network_not_found"),
         ({"ssid": "Missing", "password": PASSWORD}, None, "network_not_found"),
-        ({"ssid": "Broken", "password": PASSWORD}, None, "connection_failed"),
+        # 203 (association refused): the diagnosis (more in test_network_diagnosis).
+        ({"ssid": "Broken", "password": PASSWORD}, None, "ap_rejected"),
         ({"ssid": "Slow", "password": PASSWORD}, None, "provision_timeout"),
         (
             {"ssid": "HomeNet", "password": PASSWORD},
