@@ -271,9 +271,14 @@ class NetworkTracker:
         self._unsub_expiry = async_track_point_in_utc_time(self._hass, self._async_expired, until)
 
     @callback
-    def _async_expired(self, _now: datetime) -> None:
+    def _async_expired(self, now: datetime) -> None:
+        """The window ended without a confirmation: the candidates leave the connections."""
         self._unsub_expiry = None
-        self.async_check()
+        until = dt_util.parse_datetime(str(self._entry.data.get(CONF_CANDIDATES_UNTIL) or ""))
+        if until is not None and now >= until:
+            async_record(
+                self._hass, self._entry, {CONF_WIFI_MAC_CANDIDATES: [], CONF_CANDIDATES_UNTIL: None}
+            )
 
     async def _async_resolve(self, hostname: str) -> None:
         if (ip := await async_resolve(hostname)) is not None:
