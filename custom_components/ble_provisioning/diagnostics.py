@@ -17,8 +17,18 @@ from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
-from .const import CONF_FLOW_SCAN, CONF_HOSTNAME, CONF_LAST_SSID, DOMAIN
+from .const import (
+    CONF_DHCP_HOSTNAME,
+    CONF_FLOW_SCAN,
+    CONF_HOSTNAME,
+    CONF_IP_ADDRESS,
+    CONF_LAST_SSID,
+    CONF_WIFI_MAC,
+    CONF_WIFI_MAC_CANDIDATES,
+    DOMAIN,
+)
 from .coordinator import BleProvisioningConfigEntry
+from .network import entry_macs
 
 TO_REDACT = {
     "password",
@@ -38,6 +48,11 @@ TO_REDACT = {
     "unique_id",
     CONF_ADDRESS,
     "source",
+    # Where the device is on the network identifies it as well.
+    CONF_WIFI_MAC,
+    CONF_WIFI_MAC_CANDIDATES,
+    CONF_IP_ADDRESS,
+    CONF_DHCP_HOSTNAME,
 }
 
 
@@ -94,6 +109,8 @@ async def async_get_config_entry_diagnostics(
             "last_scan": data.last_scan.isoformat() if data.last_scan else None,
             "last_provision": asdict(data.last_provision) if data.last_provision else None,
             "failure_reason": data.failure_reason.value if data.failure_reason else None,
+            "diagnosis": asdict(data.failure) if data.failure else None,
+            CONF_IP_ADDRESS: data.ip_address,
             "security": data.security.value if data.security else None,
             "advertisement": {
                 "rssi": service_info.rssi,
@@ -105,6 +122,7 @@ async def async_get_config_entry_diagnostics(
         },
         TO_REDACT,
     )
-    address = re.compile(re.escape(coordinator.address), re.IGNORECASE)
+    spellings = [coordinator.address, *entry_macs(entry.data)]
+    address = re.compile("|".join(re.escape(text) for text in spellings), re.IGNORECASE)
     result: dict[str, Any] = _scrub(redacted, address)
     return result

@@ -272,7 +272,7 @@ class NetworkTracker:
 
     @callback
     def _async_expired(self, now: datetime) -> None:
-        """The window ended without a confirmation: the candidates leave the connections."""
+        """End the window without a confirmation: the candidates leave the connections."""
         self._unsub_expiry = None
         until = dt_util.parse_datetime(str(self._entry.data.get(CONF_CANDIDATES_UNTIL) or ""))
         if until is not None and now >= until:

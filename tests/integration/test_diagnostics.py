@@ -58,6 +58,9 @@ async def test_diagnostics_redacted(
     assert diagnostics["entry"]["unique_id"] == REDACTED
     assert diagnostics["entry"]["data"]["address"] == REDACTED
     assert diagnostics["devices"][0]["model"] == "BluFi device (protocol 1.4)"
-    assert diagnostics["devices"][0]["connections"] == [["bluetooth", REDACTED]]
+    # The Wi-Fi MAC candidate (in the connections until the network confirms it) as well.
+    assert diagnostics["devices"][0]["connections"] == [["bluetooth", REDACTED], ["mac", REDACTED]]
+    assert diagnostics["entry"]["data"]["wifi_mac_candidates"] == REDACTED
+    assert "24:0a:c4:00:00:ff" not in text
     for spelling in (BLUFI_ADDRESS, BLUFI_ADDRESS.lower(), BLUFI_ADDRESS.replace(":", "")):
         assert spelling not in text

@@ -83,6 +83,8 @@ async def test_provision_wifi_blufi(hass: HomeAssistant, blufi_device: Any) -> N
         "ssid": "HomeNet",
         "hostname": None,
         "security": "blufi_v2",
+        "end_reason_code": None,
+        "ip_address": None,
     }
     assert emulator.model.sta_connected
     event = hass.states.get(EVENT)
