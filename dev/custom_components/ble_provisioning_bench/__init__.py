@@ -12,7 +12,8 @@ devices through HA's bluetooth manager and connects through the proxy (aioesphom
 bleak-esphome), as it would through a real ESPHome proxy.
 
 The devices keep their Wi-Fi settings across restarts (:mod:`.flash`), as an ESP32 keeps
-them in NVS flash.
+them in NVS flash. An ESP32 that joined gets an address from the demo's DHCP server, which Home
+Assistant learns through an injected DHCP discovery (:mod:`.dhcp`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from bench.esphome import ProxyConfig, start_esphome_proxy
 from bench.radio import Radio
 
 from .devices import BLUENET_ADDRESS, WORKING_PASSWORD, WORKING_SSID, build_emulators
+from .dhcp import DemoDhcp
 from .flash import (
     SAVE_INTERVAL,
     DemoFlash,
@@ -74,6 +76,7 @@ class DemoBench:
         self.proxy: EsphomeProxyHandle | None = None
         self._cancel_save: Callable[[], None] | None = None
         self._wiring: asyncio.Task[None] | None = None
+        self.dhcp = DemoDhcp(hass, emulators)
 
     def start_saving(self) -> None:
         """Snapshot the devices' flash every few seconds."""
@@ -115,6 +118,7 @@ class DemoBench:
 
     async def async_stop(self) -> None:
         """Save the flash, stop the proxy server, the emulators' tasks, every stack."""
+        self.dhcp.stop()
         if self._cancel_save is not None:
             self._cancel_save()
         self.flash.capture(self.emulators)
@@ -148,6 +152,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     bench = DemoBench(hass, radio, emulators, flash)
     bench.start_saving()
     bench.start_proxy()
+    bench.dhcp.start()
 
     async def _stop(_event: Event) -> None:
         await bench.async_stop()
