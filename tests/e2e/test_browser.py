@@ -41,6 +41,9 @@ DEVICES = {
     "bluenet": "Bluenet device 0001",  # Bluenet daemon (no name in its advertisement)
 }
 DOCS_DEVICE = "blufi_v2"
+# Where the demo's DHCP server puts each device (dev/.../ble_provisioning_bench/dhcp.py; Bluenet
+# reports its own address in its host name).
+IP_ADDRESSES = {"blufi_v2": "192.168.1.57", "blufi_v1": "192.168.1.56", "bluenet": None}
 WRONG_PASSWORD = "not-the-password"
 
 
@@ -157,7 +160,8 @@ def test_provision_through_frontend(demo: Demo, page: Page, shots: Shots, device
     expect(error).to_be_visible(timeout=60_000)
     shots("wrong-password")
 
-    # 7. The right password: the progress step while the device joins, then the success dialog.
+    # 7. The right password: the progress step while the device joins, then the final step
+    # (where the device is on the network), then the success dialog.
     password.fill(demo.wifi_password)
     dialog.get_by_role("button", name="Submit").click()
     progress = dialog.get_by_text(f"{name} is joining {demo.wifi_ssid}")
@@ -166,6 +170,10 @@ def test_provision_through_frontend(demo: Demo, page: Page, shots: Shots, device
         shots("provisioning")
     except PlaywrightTimeoutError:  # the emulated join may already be over: not an error
         pass
+    final = dialog.get_by_text(re.compile(rf"{re.escape(name)} joined {demo.wifi_ssid}"))
+    expect(final.first).to_be_visible(timeout=60_000)
+    shots("final-step")
+    dialog.get_by_role("button", name="Submit").click()
     finish = dialog.get_by_role("button", name="Finish")
     expect(finish).to_be_visible(timeout=60_000)
     shots("success")
@@ -181,6 +189,10 @@ def test_provision_through_frontend(demo: Demo, page: Page, shots: Shots, device
     expect(wifi_state).to_contain_text("Connected", timeout=30_000)
     ssid_row = page.locator("hui-generic-entity-row").filter(has_text="Connected SSID")
     expect(ssid_row).to_contain_text(demo.wifi_ssid)
+    # The IP address the (demo's) DHCP discovery reported: a diagnostic entity.
+    ip_row = page.locator("hui-generic-entity-row").filter(has_text="IP address")
+    expected_ip = IP_ADDRESSES[device]
+    expect(ip_row).to_contain_text(expected_ip or re.compile(r"\d+\.\d+\.\d+\.\d+"), timeout=30_000)
     shots("device-page")
 
     # 9. The integration's actions work from the developer tools (YAML mode): get_status.
