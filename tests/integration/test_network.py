@@ -29,7 +29,7 @@ from custom_components.ble_provisioning.const import (
     DOMAIN,
 )
 
-from .conftest import BLUENET_ADDRESS, BLUFI_ADDRESS, PASSWORD, Bench
+from .conftest import BLUENET_ADDRESS, BLUFI_ADDRESS, PASSWORD, Bench, make_entry, setup_entry
 from .helpers import confirm_discovery, device_for, submit_wifi
 from .network_helpers import async_setup_dhcp, dhcp_modules, has_dhcp_address_data, router_reports
 
@@ -229,3 +229,28 @@ async def test_bluenet_host_name_is_resolved(hass: HomeAssistant, bench: Bench) 
     assert entry.data[CONF_WIFI_MAC_CANDIDATES] == []  # its BLE address says nothing of Wi-Fi
     assert _network_macs(device_for(hass, BLUENET_ADDRESS)) == set()
     assert hass.states.get("sensor.bluenet_device_0001_ip_address").state == ip
+
+
+async def test_provision_action_opens_a_new_window(hass: HomeAssistant, bench: Bench) -> None:
+    """Provisioning through the action records the candidate like the flow does."""
+    await bench.blufi()
+    entry = await setup_entry(hass, make_entry(BLUFI_ADDRESS, "blufi"))
+    assert CONF_WIFI_MAC_CANDIDATES not in entry.data
+    assert _network_macs(device_for(hass, BLUFI_ADDRESS)) == set()
+    await hass.services.async_call(
+        DOMAIN,
+        "provision_wifi",
+        {
+            "device_id": device_for(hass, BLUFI_ADDRESS).id,
+            "ssid": "HomeNet",
+            "password": PASSWORD,
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert entry.data[CONF_WIFI_MAC_CANDIDATES] == [WIFI_MAC]
+    assert _network_macs(device_for(hass, BLUFI_ADDRESS)) == {WIFI_MAC}
+    await async_setup_dhcp(hass)
+    router_reports(hass, WIFI_MAC, "192.168.1.57")
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.test_device_ip_address").state == "192.168.1.57"
