@@ -294,6 +294,8 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         # replacement does not exist in 2025.4: the entry's device (an entry has one).
         for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
             registry.async_update_device(device.id, configuration_url=configuration_url(hostname))
+        if hostname:
+            self.network.async_check(hostname)  # a new host name: where the device is now
 
     async def async_scan(self) -> list[WifiNetwork]:
         """Scan with the device's radio and keep the result."""
