@@ -20,6 +20,7 @@ from custom_components.ble_provisioning.protocol.blufi import (
     BlufiVersion,
     ProvisionOutcome,
 )
+from custom_components.ble_provisioning.protocol.blufi.dh import DhGroup
 from custom_components.ble_provisioning.protocol.blufi.security import (
     BlufiSession,
     V1Session,
@@ -126,14 +127,15 @@ async def test_soak_negotiations(
     config = BlufiDeviceConfig(networks=default_networks(), seed=13, dh_private_bits=256)
     sessions: list[BlufiSession] = []
 
-    def factory(sec: BlufiSecurity) -> BlufiSession:
-        session = (V1Session if sec is BlufiSecurity.V1 else V2Session)(bits=256)
+    def factory(group: DhGroup) -> BlufiSession:
+        cls = V1Session if group.security is BlufiSecurity.V1 else V2Session
+        session = cls(bits=256, group=group)
         sessions.append(session)
         return session
 
     async with blufi_bench(profile=profile, config=config) as bench:
         client = bench.client()
-        client._session_factory = factory
+        client.session_factory = factory
         expected = BlufiVersion(1, 3) if security is BlufiSecurity.V1 else BlufiVersion(1, 4)
         start = time.perf_counter()
         async with client:

@@ -31,6 +31,7 @@ from custom_components.ble_provisioning.protocol.blufi import (
     max_data_len,
 )
 from custom_components.ble_provisioning.protocol.blufi.const import V1_DH_P, V2_DH_P
+from custom_components.ble_provisioning.protocol.blufi.dh import V1_LEGACY_GROUP
 from custom_components.ble_provisioning.protocol.blufi.errors import (
     BlufiDeviceChecksumError,
     BlufiDeviceError,
@@ -134,7 +135,9 @@ def test_device_fragmentation_mtu23_remaining_length() -> None:
 
 
 def _v1_vector_session(seed: bytes) -> V1Session:
-    return V1Session(int.from_bytes(hashlib.sha256(seed).digest() * 4, "big") % V1_DH_P)
+    # The spec's vector uses the legacy Espressif group (the client's default is RFC 2409's).
+    private = int.from_bytes(hashlib.sha256(seed).digest() * 4, "big") % V1_DH_P
+    return V1Session(private, group=V1_LEGACY_GROUP)
 
 
 def _v2_vector_session(seed: bytes) -> V2Session:

@@ -19,6 +19,14 @@ from .errors import BlufiFrameError
 
 #: RSSI placeholder the ESP-IDF example sends when it has none (-128).
 NO_RSSI = -128
+#: Longest SSID 802.11 allows; longer ones in a device's report or list are refused.
+MAX_SSID_BYTES = 32
+#: Longest password field the device's report can carry (the example's buffer).
+MAX_PASSWORD_BYTES = 64
+#: Unknown report TLVs kept (the rest are ignored).
+MAX_UNKNOWN_TLVS = 16
+#: Networks kept from one Wi-Fi list (the rest are ignored).
+MAX_NETWORKS = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,16 @@ class BlufiVersion:
         if len(payload) != 2:
             raise BlufiFrameError(f"version payload must be 2 bytes, got {len(payload)}")
         return cls(payload[0], payload[1])
+
+    @classmethod
+    def from_text(cls, text: str) -> BlufiVersion | None:
+        """Parse ``"major.minor"`` (as :meth:`__str__` writes it); None if it is not one."""
+        major, dot, minor = text.strip().partition(".")
+        if not dot or not major.isdigit() or not minor.isdigit():
+            return None
+        if int(major) > 0xFF or int(minor) > 0xFF:
+            return None
+        return cls(int(major), int(minor))
 
 
 def _enum_or_int[E: (OpMode, StaConnState, SoftApAuthMode)](
@@ -128,6 +146,12 @@ def _one_byte(tlv_type: int, value: bytes) -> int:
     return value[0]
 
 
+def _bounded(tlv_type: int, value: bytes, limit: int) -> bytes:
+    if len(value) > limit:
+        raise BlufiFrameError(f"TLV 0x{tlv_type:02x} longer than {limit} bytes: {len(value)}")
+    return bytes(value)
+
+
 def _parse_tlv(
     tlv_type: int, value: bytes, values: dict[str, object], unknown: list[tuple[int, bytes]]
 ) -> None:
@@ -137,13 +161,13 @@ def _parse_tlv(
                 raise BlufiFrameError(f"BSSID TLV must be 6 bytes, got {len(value)}")
             values["bssid"] = format_bssid(value)
         case DataSubtype.STA_SSID:
-            values["ssid_raw"] = bytes(value)
+            values["ssid_raw"] = _bounded(tlv_type, value, MAX_SSID_BYTES)
         case DataSubtype.STA_PASSWD:
-            values["password"] = bytes(value)
+            values["password"] = _bounded(tlv_type, value, MAX_PASSWORD_BYTES)
         case DataSubtype.SOFTAP_SSID:
-            values["softap_ssid_raw"] = bytes(value)
+            values["softap_ssid_raw"] = _bounded(tlv_type, value, MAX_SSID_BYTES)
         case DataSubtype.SOFTAP_PASSWD:
-            values["softap_password"] = bytes(value)
+            values["softap_password"] = _bounded(tlv_type, value, MAX_PASSWORD_BYTES)
         case DataSubtype.SOFTAP_AUTH_MODE:
             values["softap_auth_mode"] = _enum_or_int(SoftApAuthMode, _one_byte(tlv_type, value))
         case DataSubtype.SOFTAP_MAX_CONN_NUM:
@@ -157,7 +181,7 @@ def _parse_tlv(
         case DataSubtype.STA_CONN_RSSI:
             raw = _one_byte(tlv_type, value)
             values["rssi"] = raw - 256 if raw >= 128 else raw
-        case _:
+        case _ if len(unknown) < MAX_UNKNOWN_TLVS:
             unknown.append((tlv_type, bytes(value)))
 
 
@@ -220,18 +244,24 @@ class WifiNetwork:
 
 
 def parse_wifi_list(payload: bytes) -> list[WifiNetwork]:
-    """Parse ``([L][rssi:int8][ssid: L-1])*`` (§4.2)."""
+    """Parse ``([L][rssi:int8][ssid: L-1])*`` (§4.2): SSIDs > 32 bytes are malformed.
+
+    At most :data:`MAX_NETWORKS` networks are returned (the rest of the list is checked).
+    """
     networks: list[WifiNetwork] = []
     pos = 0
     while pos < len(payload):
         length = payload[pos]
         if length < 1:
             raise BlufiFrameError("Wi-Fi list record with zero length")
+        if length - 1 > MAX_SSID_BYTES:
+            raise BlufiFrameError(f"Wi-Fi list SSID longer than {MAX_SSID_BYTES} bytes")
         if pos + 1 + length > len(payload):
             raise BlufiFrameError("truncated Wi-Fi list record")
         raw_rssi = payload[pos + 1]
         ssid = bytes(payload[pos + 2 : pos + 1 + length])
-        networks.append(WifiNetwork(ssid, raw_rssi - 256 if raw_rssi >= 128 else raw_rssi))
+        if len(networks) < MAX_NETWORKS:
+            networks.append(WifiNetwork(ssid, raw_rssi - 256 if raw_rssi >= 128 else raw_rssi))
         pos += 1 + length
     return networks
 
