@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bleak.backends.device import BLEDevice
 import pytest
 
+from bench.bleak_backend import make_ble_device
 from bench.emulators.blufi import BlufiDeviceConfig
 from custom_components.ble_provisioning.protocol.blufi import (
     BlufiSecurity,
@@ -173,7 +173,7 @@ def test_malformed_notification_log_lines_are_rate_limited(
     """Main logged every malformed notification (a device can send them endlessly)."""
     caplog.set_level(logging.DEBUG, logger="custom_components.ble_provisioning.protocol.blufi")
     link = BlufiLink(
-        BLEDevice("24:0A:C4:00:00:01", "x", {}, -50),
+        make_ble_device("24:0A:C4:00:00:01", "x"),
         service_uuid="0000ffff-0000-1000-8000-00805f9b34fb",
         write_uuid="0000ff01-0000-1000-8000-00805f9b34fb",
         notify_uuid="0000ff02-0000-1000-8000-00805f9b34fb",

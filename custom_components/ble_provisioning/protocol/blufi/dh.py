@@ -54,16 +54,37 @@ from .errors import BlufiSecurityError
 
 _LOGGER = logging.getLogger(__name__)
 
+_Deprecation: type[Warning] | None
 try:  # finite-field DH is deprecated in cryptography 50 and may be removed: pow() then
     from cryptography.hazmat.primitives.asymmetric import dh as _openssl_dh
-    from cryptography.utils import CryptographyDeprecationWarning
-
-    # Only warnings attributed to this module: the deprecation is handled here (fallback).
-    warnings.filterwarnings(
-        "ignore", category=CryptographyDeprecationWarning, module=re.escape(__name__)
-    )
+    from cryptography.utils import CryptographyDeprecationWarning as _Deprecation
 except ImportError:  # pragma: no cover - depends on the installed cryptography
     _openssl_dh = None  # type: ignore[assignment]
+    _Deprecation = None
+
+
+def _quiet_dh_deprecation() -> None:
+    """Ignore cryptography's FFDH deprecation warning, for calls made from this module only.
+
+    The deprecation is handled here (``pow()`` takes over when the API goes), so users need
+    not see it in their logs. Added again when missing: a ``warnings.catch_warnings`` block
+    around an import (pytest's collection) drops filters added inside it.
+    """
+    if _Deprecation is None:  # pragma: no cover - depends on the installed cryptography
+        return
+    module = re.escape(__name__)
+    for action, _message, category, module_re, _lineno in warnings.filters:
+        if (
+            action == "ignore"
+            and category is _Deprecation
+            and module_re is not None
+            and module_re.pattern == module
+        ):
+            return
+    warnings.filterwarnings("ignore", category=_Deprecation, module=module)
+
+
+_quiet_dh_deprecation()
 
 #: Exponent bits per ``pow()`` call in :func:`modexp`. CPython's big-int ``pow()`` holds the
 #: GIL for the whole call, so one 3072-bit exponentiation in an executor thread would still
@@ -231,6 +252,7 @@ class OpenSslKeyPair:
         """Generate a private key (OpenSSL's size for the group)."""
         if _openssl_dh is None or not group.openssl:
             raise BlufiSecurityError("cryptography is not used for DH in this group")
+        _quiet_dh_deprecation()
         self.group = group
         self._numbers = _openssl_dh.DHParameterNumbers(group.p, group.g)
         self._private = self._numbers.parameters().generate_private_key()
