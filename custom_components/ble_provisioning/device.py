@@ -8,27 +8,20 @@ translated Home Assistant errors, in one place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from homeassistant.components import bluetooth
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from . import const
-from .const import BLUENET_SERVICE_UUID, BLUFI_SERVICE_UUID, DOMAIN
+from .const import DOMAIN
 from .protocol.device import ProvisioningDevice, create_device
+from .protocol.discovery import protocol_from_service_uuids
 from .protocol.errors import InvalidInputError, OperationNotSupportedError, ProvisioningError
 from .protocol.models import Protocol
+from .protocol.slots import ConnectionSlots
+from .slots import ha_slots
 
-
-def protocol_from_service_uuids(service_uuids: Iterable[str]) -> Protocol | None:
-    """Return the protocol an advertisement announces, if any."""
-    uuids = {uuid.lower() for uuid in service_uuids}
-    if BLUENET_SERVICE_UUID in uuids:
-        return Protocol.BLUENET
-    if BLUFI_SERVICE_UUID in uuids:
-        return Protocol.BLUFI
-    return None
+__all__ = ["flow_errors", "ha_device", "ha_error", "protocol_from_service_uuids"]
 
 
 def ha_device(
@@ -38,12 +31,18 @@ def ha_device(
     *,
     idle_timeout: float = 0.0,
     version: str | None = None,
+    slots: ConnectionSlots | None = None,
 ) -> ProvisioningDevice:
-    """Return the library's device object, reached through Home Assistant's bluetooth stack."""
+    """Return the library's device object, reached through Home Assistant's bluetooth stack.
+
+    A connect waits for a free slot of an adapter or proxy that sees the device (``slots``,
+    default: Home Assistant's shared :class:`~.slots.HaConnectionSlots`) instead of failing.
+    """
     return create_device(
         protocol,
         lambda: bluetooth.async_ble_device_from_address(hass, address, connectable=True),
         address=address,
+        slots=slots if slots is not None else ha_slots(hass),
         idle_timeout=idle_timeout,
         timeout=const.CONNECT_TIMEOUT,
         version=version,

@@ -28,12 +28,14 @@ from bleak.backends.device import BLEDevice
 
 from .errors import (
     ConnectionLostError,
+    ConnectTimeoutError,
     DeviceClosedError,
     DeviceNotFoundError,
     InvalidInputError,
     OperationNotSupportedError,
     ProvisioningConnectionError,
     ProvisioningError,
+    ProvisioningTimeoutError,
 )
 from .limits import LIMITS, CredentialLimits
 from .models import (
@@ -190,6 +192,11 @@ class ProvisioningDevice(ABC):
         ble_device = self._ble_device()
         try:
             await self._open(ble_device)
+        except ProvisioningTimeoutError as err:
+            await self._close_link()
+            if isinstance(err, ConnectTimeoutError):
+                raise
+            raise ConnectTimeoutError(str(err)) from err
         except BaseException:
             await self._close_link()
             raise

@@ -47,6 +47,14 @@ class ProvisioningTimeoutError(ProvisioningError, TimeoutError):
     error_key = "timeout"
 
 
+class ConnectTimeoutError(ProvisioningTimeoutError):
+    """The connection (connect, service discovery, subscribing) timed out: nothing was sent.
+
+    Unlike a device that stops answering in the middle of an exchange, this is a transient link
+    failure that a batch may retry.
+    """
+
+
 class ProtocolDecodeError(ProvisioningError):
     """The device sent bytes that do not follow the protocol (malformed, short, bad value)."""
 

@@ -1,0 +1,1 @@
+"""Benchmarks on the bench (figures, not tests): ``python -m bench.benchmarks.<name>``."""
