@@ -86,9 +86,10 @@ def _quiet_dh_deprecation() -> None:
 
 _quiet_dh_deprecation()
 
-#: Exponent bits per ``pow()`` call in :func:`modexp`. CPython's big-int ``pow()`` holds the
-#: GIL for the whole call, so one 3072-bit exponentiation in an executor thread would still
-#: freeze the event loop; in 32-bit steps the GIL is handed over between calls.
+#: Exponent bits per ``pow()`` call in :func:`modexp` by default. CPython's big-int ``pow()``
+#: holds the GIL for the whole call, so one 3072-bit exponentiation in an executor thread
+#: would freeze the event loop for tens of milliseconds; in 32-bit steps the GIL can be handed
+#: over between calls (CPython forces a hand-over after its 5 ms switch interval at most).
 MODEXP_CHUNK_BITS = 32
 
 
@@ -141,6 +142,8 @@ class DhGroup:
     """Product of the known small prime factors of p - 1 (non-safe groups)."""
     pow_private_bits: int = 1024
     """Private value size when ``pow()`` makes the key pair."""
+    pow_chunk_bits: int = 256
+    """Exponent bits per ``pow()`` call (:func:`modexp`): about a millisecond of GIL each."""
     openssl: bool = False
     """Make key pairs with ``cryptography`` (OpenSSL) when it allows it."""
 
@@ -177,6 +180,7 @@ V2_GROUP = DhGroup(
     V2_KEY_BYTES,
     safe=True,
     pow_private_bits=512,  # RFC 7919 §5.2 asks >= 275 (OpenSSL's own choice)
+    pow_chunk_bits=32,
     openssl=True,
 )
 GROUPS: tuple[DhGroup, ...] = (V1_SAFE_GROUP, V1_LEGACY_GROUP, V2_GROUP)
@@ -232,7 +236,7 @@ class PowKeyPair:
             raise BlufiSecurityError("DH private key out of range")
         self.group = group
         self._private = private
-        self.public = modexp(group.g, private, group.p)
+        self.public = modexp(group.g, private, group.p, group.pow_chunk_bits)
 
     def __repr__(self) -> str:
         """Never show the private value."""
@@ -240,7 +244,8 @@ class PowKeyPair:
 
     def secret(self, peer: int) -> bytes:
         """``peer^x mod p``, zero-padded."""
-        return modexp(peer, self._private, self.group.p).to_bytes(self.group.size, "big")
+        secret = modexp(peer, self._private, self.group.p, self.group.pow_chunk_bits)
+        return secret.to_bytes(self.group.size, "big")
 
 
 class OpenSslKeyPair:
