@@ -218,13 +218,14 @@ class AsyncBlufiClient:
 
     @contextlib.asynccontextmanager
     async def _operation(self) -> AsyncIterator[None]:
-        """Serialise requests; on failure close the link (the session cannot be resynced)."""
+        """Serialise requests; on failure close the link (the session cannot be resynced).
+
+        Caller input is checked before an operation starts, so a failure here is the link's.
+        """
         async with self._op_lock:
             try:
                 self._link.raise_pending()
                 yield
-            except InvalidInputError:
-                raise
             except (ProvisioningError, asyncio.CancelledError):
                 await self.disconnect()
                 raise

@@ -191,11 +191,6 @@ class BlufiLink:
         """Negotiated ATT MTU (23 if unknown)."""
         return self._gatt.mtu
 
-    @property
-    def notifying(self) -> bool:
-        """Whether the device's notifications are subscribed."""
-        return self._notifying
-
     async def connect(self) -> None:
         """Connect, check the BluFi service and subscribe; sequence numbers restart."""
         if self.is_connected:
