@@ -5,6 +5,8 @@
 * ``virtual_proxy``: a :class:`bench.proxy.VirtualProxy` registered with Home Assistant's
   bluetooth manager (needs ``hass`` and pytest-homeassistant-custom-component's
   ``enable_bluetooth``). Its slot count comes from ``@pytest.mark.proxy_slots(n)`` (default 3).
+* ``esphome_proxy``: an emulated ESPHome Bluetooth proxy registered with ``hass`` through the
+  real client libraries (``bench/esphome/fixtures.py``, loaded below).
 * ``quiet_bluez_stop_discovery``: patches ``habluetooth.scanner.stop_discovery`` (newer
   habluetooth calls D-Bus before every scanner start and logs an error without BlueZ).
 
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from .proxy import VirtualProxy
 
 DEFAULT_PROXY_SLOTS = 3
+
+pytest_plugins = ["bench.esphome.fixtures"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

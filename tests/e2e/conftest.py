@@ -82,7 +82,7 @@ def demo() -> Iterator[Demo]:
     for stale in ARTIFACTS.glob("failure-*.png"):
         stale.unlink()
     shutil.rmtree(ARTIFACTS / "screenshots", ignore_errors=True)
-    cmd = [str(REPO / "scripts" / "develop"), "--config", "artifacts/e2e/config"]
+    cmd = [str(REPO / "scripts" / "develop"), "--fresh", "--config", "artifacts/e2e/config"]
     if leg := os.environ.get("BLE_PROV_E2E_LEG"):
         cmd += ["--leg", leg]
     if not os.environ.get("BLE_PROV_NETNS"):

@@ -1,137 +1,156 @@
 """Dev-only bench glue for the demo (scripts/develop): never shipped, never in custom_components/.
 
-On setup it starts the bench's in-process Bumble radio, puts three emulated devices on it and
-registers the bench's virtual Bluetooth proxy with Home Assistant's own bluetooth manager:
+On setup it starts the bench's in-process Bumble radio, puts the emulated devices on it
+(:mod:`.devices`) and puts them behind an emulated ESPHome Bluetooth proxy
+(``bench.esphome``): a native-API server on 127.0.0.1:6053 that Home Assistant's own
+``esphome`` integration connects to, so Settings > Bluetooth lists a live ESPHome proxy with
+its connection slots, as with a real one. The first start adds the proxy through the
+esphome config flow (host and port, as a user does); later starts reuse that entry.
 
-* ``BLUFI_V1``: an ESP32 running ESP-IDF v5.5's BluFi example (BluFi 1.3, security V1);
-* ``BLUFI_V2``: an ESP32 running ESP-IDF v6.0's BluFi example (BluFi 1.4, security V2);
-* a Bluenet daemon (advertises only its service UUID, so HA shows its address).
+The integration (``custom_components/ble_provisioning``) is not touched: it discovers the
+devices through HA's bluetooth manager and connects through the proxy (aioesphomeapi +
+bleak-esphome), as it would through a real ESPHome proxy.
 
-All three see the same small Wi-Fi environment (:data:`NETWORKS`): only ``DemoHome`` with the
-password ``provision-me`` can be joined; the other networks' passwords are random per run.
-The integration (``custom_components/ble_provisioning``) is not touched: it discovers the devices
-through HA's bluetooth manager and connects through the proxy, as it would through an ESPHome
-Bluetooth proxy.
+The devices keep their Wi-Fi settings across restarts (:mod:`.flash`), as an ESP32 keeps
+them in NVS flash.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Callable
+import contextlib
+from datetime import datetime
 import logging
-import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 import homeassistant.helpers.config_validation as cv
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
+
+from bench.esphome import ProxyConfig, start_esphome_proxy
+from bench.radio import Radio
+
+from .devices import BLUENET_ADDRESS, WORKING_PASSWORD, WORKING_SSID, build_emulators
+from .flash import (
+    SAVE_INTERVAL,
+    DemoFlash,
+    bluenet_profile,
+    restore_after_boot,
+    restore_before_boot,
+)
 
 if TYPE_CHECKING:
     from bench.device import EmulatedPeripheral
-    from bench.proxy import VirtualProxy
-    from bench.radio import Radio
+    from bench.esphome.ha import EsphomeProxyHandle
 
 _LOGGER = logging.getLogger(__name__)
 
 DOMAIN = "ble_provisioning_bench"
 CONFIG_SCHEMA = cv.empty_config_schema(DOMAIN)
 
-WORKING_SSID = "DemoHome"
-WORKING_PASSWORD = "provision-me"  # the demo's published Wi-Fi password
+PROXY_PORT = 6053
+"""ESPHome's API port. Fixed, so the esphome entry HA keeps stays valid across restarts."""
+PROXY_SLOTS = 3
 
 
-@dataclass(frozen=True, slots=True)
-class DemoNetwork:
-    """One access point of the emulated Wi-Fi environment."""
+class DemoBench:
+    """The running bench: radio, emulated devices, ESPHome proxy, the devices' flash."""
 
-    ssid: str
-    rssi: int
-    password: str
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        radio: Radio,
+        emulators: list[EmulatedPeripheral],
+        flash: DemoFlash,
+    ) -> None:
+        """Hold the parts; :meth:`async_stop` ends them."""
+        self.hass = hass
+        self.radio = radio
+        self.emulators = emulators
+        self.flash = flash
+        self.proxy: EsphomeProxyHandle | None = None
+        self._cancel_save: Callable[[], None] | None = None
+        self._wiring: asyncio.Task[None] | None = None
 
+    def start_saving(self) -> None:
+        """Snapshot the devices' flash every few seconds."""
 
-def _networks() -> list[DemoNetwork]:
-    """Return the environment: one network with a published password, three without."""
-    return [
-        DemoNetwork(WORKING_SSID, -45, WORKING_PASSWORD),
-        DemoNetwork("IoT-Lab", -61, secrets.token_urlsafe(12)),
-        DemoNetwork("Neighbour-5G", -74, secrets.token_urlsafe(12)),
-        DemoNetwork("CoffeeShop-Guest", -83, secrets.token_urlsafe(12)),
-    ]
+        @callback
+        def _capture(_now: datetime) -> None:
+            if self.flash.capture(self.emulators):
+                self.flash.schedule_save()
 
+        self._cancel_save = async_track_time_interval(self.hass, _capture, SAVE_INTERVAL)
 
-def _build_emulators() -> list[EmulatedPeripheral]:
-    """Two BluFi devices (security V1 and V2) and one Bluenet daemon, same environment."""
-    from bench.emulators.bluenet import (  # noqa: PLC0415
-        BluenetConfig,
-        BluenetDaemonEmulator,
-        WifiNetwork,
-    )
-    from bench.emulators.blufi import (  # noqa: PLC0415 - bench on sys.path only in the demo
-        BlufiDeviceConfig,
-        Esp32BlufiEmulator,
-        WifiAp,
-    )
+    def start_proxy(self) -> None:
+        """Start the ESPHome proxy and connect HA to it, without delaying HA's start-up."""
 
-    networks = _networks()
+        async def _wire() -> None:
+            try:
+                self.proxy = await start_esphome_proxy(
+                    self.hass,
+                    self.radio,
+                    wiring="integration",
+                    config=ProxyConfig(port=PROXY_PORT, slots=PROXY_SLOTS),
+                )
+            except Exception:
+                _LOGGER.exception("The emulated ESPHome proxy could not be connected")
+                return
+            _LOGGER.info(
+                "Bench up: %d emulated devices behind ESPHome proxy %s (%s, %d slots) on "
+                "127.0.0.1:%d; Wi-Fi %r / %r works",
+                len(self.emulators),
+                self.proxy.name,
+                self.proxy.source,
+                self.proxy.slots,
+                PROXY_PORT,
+                WORKING_SSID,
+                "*" * len(WORKING_PASSWORD),
+            )
 
-    def blufi_networks() -> list[WifiAp]:
-        # A visible delay, as a real join takes: the config flow's progress step shows.
-        return [
-            WifiAp(ssid=n.ssid, rssi=n.rssi, password=n.password, connect_delay=0.8)
-            for n in networks
-        ]
+        self._wiring = self.hass.async_create_background_task(_wire(), "bench esphome proxy")
 
-    return [
-        Esp32BlufiEmulator(
-            BlufiDeviceConfig(name="BLUFI_V1", networks=blufi_networks()),
-            profile="v5.5",
-            address="24:0A:C4:00:00:01",
-        ),
-        Esp32BlufiEmulator(
-            BlufiDeviceConfig(name="BLUFI_V2", networks=blufi_networks()),
-            profile="v6.0",
-            address="24:0A:C4:00:00:02",
-        ),
-        BluenetDaemonEmulator(
-            BluenetConfig(networks=[WifiNetwork(n.ssid, n.password) for n in networks]),
-            address="B0:0B:1E:00:00:01",
-        ),
-    ]
+    async def async_stop(self) -> None:
+        """Save the flash, stop the proxy server, the emulators' tasks, every stack."""
+        if self._cancel_save is not None:
+            self._cancel_save()
+        self.flash.capture(self.emulators)
+        await self.flash.async_save()
+        if self._wiring is not None and not self._wiring.done():
+            self._wiring.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._wiring
+        if self.proxy is not None:
+            # HA is stopping: keep the esphome entry (the demo's configuration), stop the device.
+            await self.proxy.server.stop()
+        for emulator in self.emulators:
+            close: Any = getattr(emulator, "close", None)
+            if close is not None:
+                await close()
+        await self.radio.stop()
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Start the radio and the emulators; register the virtual proxy with HA's manager."""
-    from bench.proxy import VirtualProxy  # noqa: PLC0415
-    from bench.radio import Radio  # noqa: PLC0415
-
+    """Start the radio and the emulators (with what they kept); start the ESPHome proxy."""
+    flash = DemoFlash(hass)
+    await flash.async_load()
+    emulators = build_emulators(bluenet_profile(flash.record(BLUENET_ADDRESS)))
     radio = Radio()
     await radio.start()
-    emulators = _build_emulators()
     for emulator in emulators:
+        restore_before_boot(emulator, flash.record(emulator.address))
         await radio.add_peripheral(emulator)
-    proxy = await VirtualProxy.async_start(hass, radio, slots=3)
-    _LOGGER.info(
-        "Bench up: %d emulated devices behind virtual proxy %s; Wi-Fi %r / %r works",
-        len(emulators),
-        proxy.name,
-        WORKING_SSID,
-        "*" * len(WORKING_PASSWORD),
-    )
+        restore_after_boot(emulator, flash.record(emulator.address))
+    flash.capture(emulators)
+    bench = DemoBench(hass, radio, emulators, flash)
+    bench.start_saving()
+    bench.start_proxy()
 
     async def _stop(_event: Event) -> None:
-        await _async_stop(radio, proxy, emulators)
+        await bench.async_stop()
 
     hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop)
     return True
-
-
-async def _async_stop(
-    radio: Radio, proxy: VirtualProxy, emulators: list[EmulatedPeripheral]
-) -> None:
-    """Unregister the proxy, stop the emulators' tasks, power every stack off."""
-    await proxy.async_stop()
-    for emulator in emulators:
-        close = getattr(emulator, "close", None)
-        if close is not None:
-            await close()
-    await radio.stop()
