@@ -197,8 +197,7 @@ class BlufiDevice(ProvisioningDevice):
                 timeout=timeout,
             )
             security = _SECURITY[client.security]
-            if client.version is not None:
-                self.version = str(client.version)
+            self.version = str(client.version) if client.version is not None else self.version
         return ProvisionReport(
             outcome=result.outcome,
             ssid=result.ssid or request.ssid,

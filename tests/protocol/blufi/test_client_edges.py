@@ -3,11 +3,13 @@ fallback, notifications off and on, listeners that fail, waits without a link.""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from bleak import BleakScanner
 import pytest
 
+from bench.bleak_backend import make_ble_device
 from bench.emulators.bluenet import BluenetDaemonEmulator
 from bench.emulators.blufi import BlufiDeviceConfig
 from bench.radio import Radio
@@ -27,6 +29,7 @@ from custom_components.ble_provisioning.protocol.blufi import (
 from custom_components.ble_provisioning.protocol.blufi.codec import Message
 from custom_components.ble_provisioning.protocol.blufi.const import DataSubtype, FrameType
 from custom_components.ble_provisioning.protocol.blufi.dh import DhGroup
+from custom_components.ble_provisioning.protocol.blufi.link import BlufiLink
 from custom_components.ble_provisioning.protocol.blufi.security import BlufiSession, V2Session
 from custom_components.ble_provisioning.protocol.errors import (
     InvalidInputError,
@@ -199,3 +202,62 @@ async def test_disconnect_ble_when_the_device_does_not_drop(blufi_bench: BenchFa
         bench.device.model.config.faults.ignore_writes_from = 0  # DISCONNECT_BLE is ignored
         await client.disconnect_ble()  # waits (bounded), then closes the link itself
         assert not client.is_connected
+
+
+# ---------------------------------------------------------------- the link alone
+
+
+def _link() -> BlufiLink:
+    return BlufiLink(
+        make_ble_device("24:0A:C4:00:00:02", "x"),
+        service_uuid="0000ffff-0000-1000-8000-00805f9b34fb",
+        write_uuid="0000ff01-0000-1000-8000-00805f9b34fb",
+        notify_uuid="0000ff02-0000-1000-8000-00805f9b34fb",
+    )
+
+
+async def test_link_inboxes_without_a_connection() -> None:
+    link = _link()
+    inbox = link.open_inbox(lambda _m: True)
+    with pytest.raises(ProvisioningConnectionError, match="not connected"):
+        await link.receive(inbox, 0.1, "anything")
+    link._on_notify(b"\x01")  # shorter than a header: malformed, nobody waits, not kept
+    link.raise_pending()  # not connected: nothing was kept for a next request
+    # a receiver woken for a message that a session reset then dropped
+    getter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    inbox.getter = getter
+    getter.set_exception(ProvisioningConnectionError("gone"))
+    link.close_inbox(inbox)  # its error is retrieved
+    link.close_inbox(inbox)  # twice: nothing left to do
+    waiting = link.open_inbox(lambda _m: True)
+    waiting.getter = asyncio.get_running_loop().create_future()
+    link.close_inbox(waiting)
+    assert waiting.getter is None
+
+
+async def test_receive_after_a_reset_that_dropped_the_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The receiver is woken, then a disconnect clears the inbox before it runs."""
+    link = _link()
+    inbox = link.open_inbox(lambda _m: True)
+
+    async def woken_then_reset(future: asyncio.Future[None], timeout: float, what: str) -> None:
+        inbox.offer(Message(FrameType.DATA, DataSubtype.REPLY_VERSION, b"\x01\x03"))
+        link.reset_session()
+        await future
+
+    monkeypatch.setattr(link._gatt, "wait", woken_then_reset)
+    monkeypatch.setattr(GattLink, "is_connected", property(lambda _self: True))
+    with pytest.raises(ProvisioningConnectionError, match="disconnected"):
+        await link.receive(inbox, 1.0, "version")
+
+
+async def test_device_drop_is_seen_by_wait_lost(blufi_bench: BenchFactory) -> None:
+    async with blufi_bench(profile="v5.5", config=_config()) as bench:
+        client = bench.client()
+        await client.connect()
+        waiter = asyncio.create_task(client._link.wait_lost(10.0))
+        await bench.device.disconnect()
+        assert await waiter is True
+        await client.disconnect()

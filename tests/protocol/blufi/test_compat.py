@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from bleak import BleakScanner
@@ -138,3 +139,28 @@ def test_seed_constants() -> None:
     assert client.service_uuid.startswith("0000abcd")
     assert client.write_char_uuid == compat.BLUFI_WRITE_CHAR_UUID
     client.close()
+
+
+def test_closed_client_and_blocking_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = BlufiClient()
+    monkeypatch.setattr(client, "_margin", 0.0)
+    with pytest.raises(TimeoutError):
+        client._run(asyncio.sleep(5), timeout=0.05)  # the call's own bound
+    client._loop.call_soon_threadsafe(client._loop.stop)  # the loop thread ends by itself
+    client._thread.join(5)
+    client.close()
+    client.close()  # twice: nothing to do
+    with pytest.raises(RoleError, match="closed"):
+        client.connectByName("BLUFI_DEVICE")
+
+
+def test_reconnect_and_negotiation_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    with bench_clients(monkeypatch, "v5.5"):
+        client = compat.BlufiClient()
+        assert isinstance(client, BenchBlufiClient)
+        assert client.connectByName("BLUFI_DEVICE", timeout=3)
+        assert client.connectByName("BLUFI_DEVICE", timeout=3)  # the first link is closed
+        client.device.model.config.faults.disconnect_at_write = 0
+        with pytest.raises(SecurityError):  # a lost link while negotiating, as the seed says
+            client.negotiateSecurity()
+        assert not client.connected

@@ -489,13 +489,11 @@ class AsyncBlufiClient:
         except ProvisioningConnectionError:
             raise
         except ProvisioningError as err:
-            if require_security:
+            if require_security or not self.is_connected:
                 raise BlufiSecurityError(
                     f"security negotiation failed ({err}); credentials not sent"
                 ) from err
             _LOGGER.warning("%s: negotiation failed, sending in plaintext", self.name)
-            if not self.is_connected:
-                raise
 
     async def _join(
         self, sta_list: list[Field], timeout: float, poll_interval: float, max_poll: float

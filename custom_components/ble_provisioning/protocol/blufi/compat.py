@@ -105,6 +105,9 @@ def _translate(err: ProvisioningError) -> ProvisioningError:
 class BlufiClient:
     """Synchronous BluFi client with the seed's API (thin layer over AsyncBlufiClient)."""
 
+    _margin = 5.0
+    """Seconds a blocking call waits beyond three times its own timeout."""
+
     def __init__(
         self,
         blufi_service_uuid: str | None = None,
@@ -140,7 +143,7 @@ class BlufiClient:
             coro.close()
             raise RoleError("client closed")
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        limit = (timeout if timeout is not None else self._timeout) * 3 + 5
+        limit = (timeout if timeout is not None else self._timeout) * 3 + self._margin
         try:
             return future.result(limit)
         except concurrent.futures.TimeoutError as err:
@@ -166,6 +169,10 @@ class BlufiClient:
         return self._run(self._connect_by_name(name, timeout or self._timeout), timeout)
 
     async def _connect_by_name(self, name: str, timeout: float) -> bool:
+        if self._client is not None:
+            # Before scanning: ESP-IDF's example does not advertise while it is connected.
+            await self._client.disconnect()
+            self._client = None
         kwargs: dict[str, Any] = {}
         if self._scanner_backend is not None:
             kwargs["backend"] = self._scanner_backend
@@ -175,8 +182,6 @@ class BlufiClient:
             raise BluetoothError(f"scan for {name!r} failed: {err}") from err
         if device is None:
             return False
-        if self._client is not None:
-            await self._client.disconnect()
         client = AsyncBlufiClient(
             device,
             backend=self._client_backend,

@@ -193,8 +193,6 @@ class BlufiLink:
 
     async def connect(self) -> None:
         """Connect, check the BluFi service and subscribe; sequence numbers restart."""
-        if self.is_connected:
-            return
         self.reset_session()
         try:
             await self._gatt.connect()
@@ -366,8 +364,6 @@ class BlufiLink:
         inbox.getter = getter
         try:
             await self._gatt.wait(getter, timeout, what)
-        except BlufiTimeoutError:
-            raise
         except ProvisioningTimeoutError as err:
             raise BlufiTimeoutError(str(err)) from err
         finally:
