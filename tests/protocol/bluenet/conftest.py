@@ -20,8 +20,9 @@ from bench.radio import Radio
 from custom_components.ble_provisioning.protocol.bluenet.client import BluenetClient
 from custom_components.ble_provisioning.protocol.bluenet.const import SERVICE_UUID
 
-#: The daemon's timers, 100 times faster: 3 ms between SSIDs, 30 ms pause, 200 ms rescan,
-#: 20 ms join step, 20 ms of CONNECTING.
+#: The daemon's timers, 100 times faster: 3 ms between SSIDs, 30 ms pause, first scan and
+#: rescans every 200 ms, 2 ms join step, 20 ms of CONNECTING before a join, 60 ms before a
+#: failure.
 FAST = BluenetTimings.fast(0.01)
 
 HOME = WifiNetwork("home", "correct horse")
