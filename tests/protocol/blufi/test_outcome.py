@@ -220,13 +220,29 @@ def test_a_device_that_stops_answering_polls_times_out_typed() -> None:
     assert example.now < 30.0
 
 
-def test_silence_near_the_deadline_is_a_timeout_result() -> None:
+def test_silence_near_the_deadline_is_a_timeout_error() -> None:
+    """The deadline does not turn a device that stopped answering into a result."""
     example = FakeExample(lambda t: CONNECTING, silent_from=1.0, timeout=10.0)
-    outcome, reported_at, tracker = run(example, timeout=3.0)
+    with pytest.raises(BlufiTimeoutError):
+        run(example, timeout=3.0)
+    assert example.now == pytest.approx(3.0)  # the unanswered poll is given up at the deadline
+
+
+def test_an_answer_in_flight_at_the_deadline_still_counts() -> None:
+    """The first poll goes out at 0.2 s; the deadline is 0.21 s; the answer (0.23 s) says the
+    join failed: that is the outcome, not a timeout."""
+    example = FakeExample(lambda t: report(StaConnState.FAIL, reason=15))
+    outcome, reported_at, _ = run(example, timeout=0.21)
+    assert outcome is ProvisionOutcome.WRONG_PASSWORD
+    assert reported_at == pytest.approx(POLL_INTERVAL + ANSWER_DELAY)
+
+
+def test_an_indecisive_answer_after_the_deadline_is_a_timeout_result() -> None:
+    example = FakeExample(lambda t: CONNECTING)
+    outcome, reported_at, tracker = run(example, timeout=0.21)
     assert outcome is ProvisionOutcome.TIMEOUT
-    assert reported_at == pytest.approx(3.0)
+    assert reported_at == pytest.approx(POLL_INTERVAL + ANSWER_DELAY)
     assert tracker.last is not None
-    assert tracker.last.sta_state == StaConnState.CONNECTING
 
 
 def test_tracker_counts_pushes_as_fresh() -> None:

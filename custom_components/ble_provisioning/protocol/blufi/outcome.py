@@ -20,7 +20,10 @@ a "connected" report is trusted only when it is **fresh**, and the rule is:
   waiting and polling;
 * at the timeout: ``OTHER_NETWORK`` when the last report said connected to another network,
   else ``TIMEOUT`` (a device that still reports the requested network without fresh proof is
-  never called a success: it may be the old association, before a wrong new password).
+  never called a success: it may be the old association, before a wrong new password). A poll
+  sent just before the timeout gets up to ``ANSWER_GRACE`` (0.5 s) for its answer, which still
+  counts; a poll that is never answered is a :class:`BlufiTimeoutError` (the device stopped
+  answering), not a result.
 
 Caveat: in SoftAP+STA mode the example also pushes a report when its access point starts; one
 that arrives after CONN_TO_AP counts as fresh.
@@ -41,6 +44,8 @@ POLL_INTERVAL = 0.2
 """Seconds from CONN_TO_AP to the first GET_WIFI_STATUS (and the first poll interval)."""
 MAX_POLL_INTERVAL = 0.5
 """Longest interval between two polls."""
+ANSWER_GRACE = 0.5
+"""Seconds a poll sent just before the deadline may take to be answered after it."""
 POLL_BACKOFF = 1.5
 """Factor applied to the poll interval after every answered poll."""
 
@@ -150,18 +155,20 @@ async def await_outcome(
     answer_due: float | None = None
     while True:
         now = loop.time()
-        if now >= deadline:
-            return tracker.expired()
-        if answer_due is None and now >= next_poll:
-            await link.send(FrameType.CTRL, ControlSubtype.GET_WIFI_STATUS)
-            tracker.polled()
-            answer_due = loop.time() + link.timeout
-        until = min(deadline, next_poll if answer_due is None else answer_due)
+        if answer_due is None:
+            if now >= deadline:
+                return tracker.expired()
+            if now >= next_poll:
+                await link.send(FrameType.CTRL, ControlSubtype.GET_WIFI_STATUS)
+                tracker.polled()
+                sent = loop.time()
+                answer_due = sent + min(link.timeout, max(deadline - sent, ANSWER_GRACE))
+        until = min(deadline, next_poll) if answer_due is None else answer_due
         try:
             message = await link.receive(reports, max(until - loop.time(), 0.0), "Wi-Fi status")
         except BlufiTimeoutError:
-            if answer_due is not None and answer_due < deadline and loop.time() >= answer_due:
-                raise  # the device stopped answering well before the deadline
+            if answer_due is not None and loop.time() >= answer_due:
+                raise  # the device stopped answering
             continue
         result = tracker.feed(WifiStatus.parse(message.payload))
         if result is not None:
