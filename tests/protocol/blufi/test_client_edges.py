@@ -11,7 +11,7 @@ import pytest
 
 from bench.bleak_backend import make_ble_device
 from bench.emulators.bluenet import BluenetDaemonEmulator
-from bench.emulators.blufi import BlufiDeviceConfig
+from bench.emulators.blufi import BlufiDeviceConfig, BlufiFaults
 from bench.radio import Radio
 from custom_components.ble_provisioning.protocol.blufi import (
     AsyncBlufiClient,
@@ -261,3 +261,17 @@ async def test_device_drop_is_seen_by_wait_lost(blufi_bench: BenchFactory) -> No
         await bench.device.disconnect()
         assert await waiter is True
         await client.disconnect()
+
+
+async def test_plaintext_fallback_after_a_lost_key_fragment(blufi_bench: BenchFactory) -> None:
+    """The device's key never arrives whole (its last fragment is lost): with the opt-in the
+    credentials go in clear, and the lost frame's sequence gap does not fail the join."""
+    # notifications: 0 version, 1-2 the V2 key in two fragments
+    config = _config(faults=BlufiFaults(drop_notifications={2}))
+    async with blufi_bench(profile="v6.0", config=config) as bench:
+        client = bench.client(timeout=0.5)
+        result = await client.provision(
+            "HomeNet", "password1", require_security=False, poll_interval=0.05
+        )
+        assert result.outcome is ProvisionOutcome.CONNECTED
+        assert bench.device.model.fields["sta_passwd"] == [b"password1"]

@@ -494,6 +494,8 @@ class AsyncBlufiClient:
                     f"security negotiation failed ({err}); credentials not sent"
                 ) from err
             _LOGGER.warning("%s: negotiation failed, sending in plaintext", self.name)
+            # Frames of the failed negotiation may never have arrived (or arrive late).
+            self._link.resync_rx()
 
     async def _join(
         self, sta_list: list[Field], timeout: float, poll_interval: float, max_poll: float

@@ -211,10 +211,9 @@ class BlufiLink:
             return
         if enabled:
             await self._gatt.start_notify(self._notify_uuid, self._on_notify)
-            # Frames the device sent while nobody listened advanced its counter: take the
-            # next frame's number as the new start.
-            self._rx_resync = self._rx_seq.value != 0 or self.writes > 0
-            self._reassembler.reset()
+            # Frames the device sent while nobody listened advanced its counter.
+            if self._rx_seq.value != 0 or self.writes > 0:
+                self.resync_rx()
         else:
             await self._gatt.stop_notify(self._notify_uuid)
         self._notifying = enabled
@@ -247,6 +246,11 @@ class BlufiLink:
         for inbox in self._inboxes:
             inbox.items.clear()
         self.writes = 0
+
+    def resync_rx(self) -> None:
+        """Take the next notification's sequence number as the new start (frames were lost)."""
+        self._rx_resync = True
+        self._reassembler.reset()
 
     def set_cipher(self, cipher: FrameCipher, security: BlufiSecurity) -> None:
         """Encrypt and checksum from now on (after a negotiation)."""
