@@ -1,17 +1,19 @@
-"""A bleak backend over Bumble, for bleak 0.22.3 and bleak >= 1.0 (3.0.2).
+"""The bench's bleak client backend over Bumble (the ``ideal`` link profile), bleak 0.22.3 and 3.x.
 
-``make_client_backend(radio)`` / ``make_scanner_backend(radio)`` return classes bound to one
-:class:`bench.radio.Radio` (no module globals); use them through ``radio.client_backend`` and
-``radio.scanner_backend``. Version differences are feature-detected:
+``make_client_backend(radio)`` returns a class bound to one :class:`bench.radio.Radio` (no module
+globals); use it through ``radio.client_backend`` or ``radio.client_backend_for(profile)``.
+It reports what a perfect stack would: the negotiated ATT_MTU in ``mtu_size``, a service
+discovery on every connection, reads and writes of any length. :mod:`bench.link.bluez` derives
+the ``bluez-local`` semantics from it through the hooks ``_requested_mtu``,
+``_resolve_services``, ``_read_value`` and ``_write_value``.
 
-* bleak 0.22: abstract GATT classes ``(obj[, mwwr])``; ``connect(**kw) -> bool``;
-  ``read_gatt_char(specifier)``; descriptors by handle; 4-argument ``create_or_update_device``;
-  ``BLEDevice(address, name, details, rssi)``.
-* bleak >= 1.0: concrete GATT classes; ``connect(pair, **kw) -> None``;
-  ``read_gatt_char(characteristic)``; descriptor objects; 5-argument ``create_or_update_device``.
+Version differences (``connect(**kw) -> bool`` on 0.22, ``connect(pair, **kw) -> None`` on
+>= 1.0; ``read_gatt_char(specifier)`` vs ``read_gatt_char(characteristic)``; descriptors by
+handle vs by object) are absorbed here; GATT objects and errors come from
+:mod:`bench.bleak_gatt`, the scanner from :mod:`bench.bleak_scanner`.
 
-ATT errors become ``BleakGATTProtocolError`` where bleak has it (3.x), else ``BleakError``;
-the message always reads ``ATT error 0xNN NAME``.
+``connect(timeout=None)`` waits without a deadline, as bleak's BlueZ backend does on 0.22.3 and
+3.0.2 (both run ``asyncio.timeout(kwargs.get("timeout", self._timeout))``).
 """
 
 from __future__ import annotations
@@ -19,229 +21,65 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 import contextlib
-import inspect
 import logging
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
-import uuid as uuid_module
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from bleak import exc as bleak_exc
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient
-from bleak.backends.descriptor import BleakGATTDescriptor
 from bleak.backends.device import BLEDevice
-from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
-from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
+from bleak.backends.service import BleakGATTServiceCollection
 from bleak.exc import BleakError
-from bumble import att, core as bumble_core, hci
+from bumble import att, hci
 from bumble.hci import Address
+
+from .bleak_gatt import (
+    att_error,
+    bumble_uuid_str,
+    make_ble_device,
+    make_services,
+    map_exception,
+)
+from .bleak_scanner import BumbleBleakScanner, make_scanner_backend
 
 if TYPE_CHECKING:
     from bumble.device import Connection
-    from bumble.gatt_client import CharacteristicProxy
+    from bumble.gatt_client import CharacteristicProxy, ServiceProxy
 
-    from .radio import Radio, RadioAdvertisement
+    from .radio import Radio
+
+__all__ = [
+    "BumbleBleakClient",
+    "BumbleBleakScanner",
+    "att_error",
+    "bumble_uuid_str",
+    "make_ble_device",
+    "make_client_backend",
+    "make_scanner_backend",
+]
 
 _LOGGER = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-# ---------------------------------------------------------------- feature detection
-LEGACY_GATT = inspect.isabstract(BleakGATTService)
-"""bleak < 1.0: the GATT classes are abstract and we provide concrete subclasses."""
-SCANNER_KEYED = "key" in inspect.signature(BaseBleakScanner.create_or_update_device).parameters
-"""bleak >= 1.0: ``create_or_update_device(key, address, name, details, adv)``."""
-BLEDEVICE_HAS_RSSI = "rssi" in inspect.signature(BLEDevice.__init__).parameters
-"""bleak < 1.0: ``BLEDevice(address, name, details, rssi)``."""
-_GattProtocolError: type[BleakError] | None = getattr(bleak_exc, "BleakGATTProtocolError", None)
-
-_PROPERTY_NAMES = {
-    0x01: "broadcast",
-    0x02: "read",
-    0x04: "write-without-response",
-    0x08: "write",
-    0x10: "notify",
-    0x20: "indicate",
-    0x40: "authenticated-signed-writes",
-    0x80: "extended-properties",
-}
-
-
-def bumble_uuid_str(value: bumble_core.UUID) -> str:
-    """Return bleak's lower-case 128-bit string form of a Bumble UUID."""
-    return str(uuid_module.UUID(bytes=value.to_bytes(force_128=True)[::-1]))
-
-
-def att_error(code: int) -> BleakError:
-    """Build the bleak exception for ATT error ``code`` (message ``ATT error 0xNN NAME``)."""
-    try:
-        name = att.ErrorCode(code).name
-    except ValueError:
-        name = "UNKNOWN"
-    text = f"ATT error 0x{code:02X} {name}"
-    if _GattProtocolError is not None:
-        err = _GattProtocolError(code)
-        # Keep ``.code`` working (args[0]) and put our readable text in the message.
-        err.args = (code, text)
-        return err
-    return BleakError(text)
-
-
-def make_ble_device(
-    address: str, name: str | None = None, details: Any = None, rssi: int = -50
-) -> BLEDevice:
-    """Build a ``BLEDevice`` on any bleak version (``rssi`` only where it is accepted)."""
-    factory = cast("Callable[..., BLEDevice]", BLEDevice)
-    if BLEDEVICE_HAS_RSSI:
-        return factory(address, name, details, rssi)
-    return factory(address, name, details)
-
-
-# ---------------------------------------------------------------- GATT objects
-class _LegacyService(BleakGATTService):
-    """Concrete service for bleak < 1.0 (abstract base there)."""
-
-    def __init__(self, obj: Any, handle: int, uuid: str) -> None:
-        cast("Any", super()).__init__(obj)
-        self._bench_handle = handle
-        self._bench_uuid = uuid
-        self._bench_chars: list[BleakGATTCharacteristic] = []
-
-    @property
-    def handle(self) -> int:
-        return self._bench_handle
-
-    @property
-    def uuid(self) -> str:
-        return self._bench_uuid
-
-    @property
-    def characteristics(self) -> list[BleakGATTCharacteristic]:
-        return self._bench_chars
-
-    def add_characteristic(self, characteristic: BleakGATTCharacteristic) -> None:
-        self._bench_chars.append(characteristic)
-
-
-class _LegacyCharacteristic(BleakGATTCharacteristic):
-    """Concrete characteristic for bleak < 1.0."""
-
-    def __init__(
-        self,
-        obj: Any,
-        handle: int,
-        uuid: str,
-        properties: list[Any],
-        max_write_without_response_size: Callable[[], int],
-        service: BleakGATTService,
-    ) -> None:
-        cast("Any", super()).__init__(obj, max_write_without_response_size)
-        self._bench_handle = handle
-        self._bench_uuid = uuid
-        self._bench_properties = properties
-        self._bench_service = service
-        self._bench_descriptors: list[BleakGATTDescriptor] = []
-
-    @property
-    def service_uuid(self) -> str:
-        return self._bench_service.uuid
-
-    @property
-    def service_handle(self) -> int:
-        return self._bench_service.handle
-
-    @property
-    def handle(self) -> int:
-        return self._bench_handle
-
-    @property
-    def uuid(self) -> str:
-        return self._bench_uuid
-
-    @property
-    def properties(self) -> list[Any]:
-        return self._bench_properties
-
-    @property
-    def descriptors(self) -> list[BleakGATTDescriptor]:
-        return self._bench_descriptors
-
-    def get_descriptor(self, specifier: int | str | uuid_module.UUID) -> Any:
-        for descriptor in self._bench_descriptors:
-            if specifier in (descriptor.handle, descriptor.uuid, str(specifier)):
-                return descriptor
-        return None
-
-    def add_descriptor(self, descriptor: BleakGATTDescriptor) -> None:
-        self._bench_descriptors.append(descriptor)
-
-
-class _LegacyDescriptor(BleakGATTDescriptor):
-    """Concrete descriptor for bleak < 1.0."""
-
-    def __init__(
-        self, obj: Any, handle: int, uuid: str, characteristic: BleakGATTCharacteristic
-    ) -> None:
-        cast("Any", super()).__init__(obj)
-        self._bench_handle = handle
-        self._bench_uuid = uuid
-        self._bench_char = characteristic
-
-    @property
-    def characteristic_uuid(self) -> str:
-        return self._bench_char.uuid
-
-    @property
-    def characteristic_handle(self) -> int:
-        return self._bench_char.handle
-
-    @property
-    def uuid(self) -> str:
-        return self._bench_uuid
-
-    @property
-    def handle(self) -> int:
-        return self._bench_handle
-
-
-# Constructors with the bleak >= 1.0 signatures, whatever the installed version.
-_ServiceFactory = cast(
-    "Callable[[Any, int, str], BleakGATTService]",
-    _LegacyService if LEGACY_GATT else BleakGATTService,
-)
-_CharacteristicFactory = cast(
-    "Callable[[Any, int, str, list[Any], Callable[[], int], BleakGATTService], "
-    "BleakGATTCharacteristic]",
-    _LegacyCharacteristic if LEGACY_GATT else BleakGATTCharacteristic,
-)
-_DescriptorFactory = cast(
-    "Callable[[Any, int, str, BleakGATTCharacteristic], BleakGATTDescriptor]",
-    _LegacyDescriptor if LEGACY_GATT else BleakGATTDescriptor,
-)
-
-
-def _map_exception(err: BaseException) -> BaseException:
-    """Translate a Bumble exception into what bleak users expect."""
-    if isinstance(err, att.ATT_Error):
-        return att_error(int(err.error_code))
-    if isinstance(err, bumble_core.TimeoutError):
-        return TimeoutError(str(err) or "Bumble timeout")
-    if isinstance(err, bumble_core.BaseBumbleError):
-        return BleakError(f"{type(err).__name__}: {err}")
-    return err
+DEFAULT_TIMEOUT = 10.0
+"""bleak's default connect timeout (``BleakClient(timeout=10.0)``)."""
 
 
 # ---------------------------------------------------------------- client
 class BumbleBleakClient(BaseBleakClient):
-    """bleak client backend driving the radio's Bumble central.
+    """bleak client backend driving the radio's Bumble central (the ``ideal`` semantics).
 
     Subclasses made by :func:`make_client_backend` set ``radio``. A proxy may override
-    ``_acquire_slot`` / ``_release_slot`` to model connection slots.
+    ``_acquire_slot`` / ``_release_slot`` to model connection slots; a link profile overrides
+    ``_requested_mtu``, ``_resolve_services``, ``_read_value``, ``_write_value`` and
+    ``_write_descriptor_value``.
     """
 
     radio: ClassVar[Radio]
 
     def __init__(self, address_or_ble_device: BLEDevice | str, **kwargs: Any) -> None:
         """Accept every keyword bleak / habluetooth pass (timeout, services, bluez, ...)."""
-        kwargs.setdefault("timeout", 10.0)  # bleak >= 1.0's base reads kwargs["timeout"]
+        kwargs.setdefault("timeout", DEFAULT_TIMEOUT)  # bleak >= 1.0's base reads it
         super().__init__(address_or_ble_device, **kwargs)
         # Bench peripherals use random static addresses; details may say otherwise.
         self._address_type = "random"
@@ -269,6 +107,37 @@ class BumbleBleakClient(BaseBleakClient):
             self._slot_held = False
             self._release_slot()
 
+    # ------------------------------------------------------------ profile hooks
+    def _requested_mtu(self) -> int:
+        """ATT_MTU requested right after connecting (``radio.mtu``; 23: no exchange)."""
+        return self.radio.mtu
+
+    async def _resolve_services(
+        self, connection: Connection, options: dict[str, Any]
+    ) -> BleakGATTServiceCollection:
+        """Discover the services on every connection (``options``: connect's keywords)."""
+        return make_services(await self._discover(connection), lambda: self.mtu_size - 3)
+
+    async def _read_value(self, connection: Connection, handle: int) -> bytes:
+        """Read a value (Bumble: Read, then Read Blob while the part fills the PDU)."""
+        return bytes(await connection.gatt_client.read_value(handle))
+
+    async def _write_value(
+        self, connection: Connection, handle: int, data: bytes, response: bool
+    ) -> None:
+        """Write Request (a long write beyond MTU-3 bytes) or Write Command of any length."""
+        await connection.gatt_client.write_value(handle, data, with_response=response)
+
+    async def _write_descriptor_value(
+        self, connection: Connection, handle: int, uuid: str | None, data: bytes
+    ) -> None:
+        """Write a descriptor (any descriptor, the CCCD included) with a Write Request."""
+        await connection.gatt_client.write_value(handle, data, with_response=True)
+
+    async def clear_cache(self) -> bool:
+        """Nothing is cached: services are discovered on every connection."""
+        return True
+
     # ------------------------------------------------------------ connection
     @property
     def mtu_size(self) -> int:
@@ -281,13 +150,16 @@ class BumbleBleakClient(BaseBleakClient):
         return self._connection is not None
 
     async def connect(self, pair: bool = False, **kwargs: Any) -> Any:
-        """Connect, exchange MTU (``radio.mtu``), discover services.
+        """Connect, exchange the MTU (``_requested_mtu``), resolve the services.
 
-        Returns True (bleak 0.22 expects a bool; bleak >= 1.0 ignores the value).
+        ``timeout`` (keyword, else the constructor's) bounds the whole connect; None waits
+        without a deadline, as bleak does. Returns True (bleak 0.22 expects a bool; bleak
+        >= 1.0 ignores the value).
         """
         if self._connection is not None:
             return True
-        timeout = float(kwargs.get("timeout", self._timeout))
+        raw_timeout = kwargs.get("timeout", self._timeout)
+        timeout = None if raw_timeout is None else float(raw_timeout)
         radio = self.radio
         self._acquire_slot()
         self._slot_held = True
@@ -304,25 +176,29 @@ class BumbleBleakClient(BaseBleakClient):
                     connection = await self._central_connect(Address(self.address, kind), timeout)
                 self._connection = connection
                 connection.on("disconnection", self._on_disconnection)
-                if radio.mtu != att.ATT_DEFAULT_MTU:
-                    await self._att(connection.gatt_client.request_mtu(radio.mtu))
-                self.services = await self._att(self._discover(connection))
+                mtu = self._requested_mtu()
+                if mtu != att.ATT_DEFAULT_MTU:
+                    await self._att(connection.gatt_client.request_mtu(mtu))
+                self.services = await self._att(self._resolve_services(connection, kwargs))
         except BaseException as err:
             self._connection = None
             self._give_back_slot()
             if connection is not None:
                 with contextlib.suppress(Exception):
                     connection.remove_listener("disconnection", self._on_disconnection)
-                    await connection.disconnect()
+                    # A link that dropped meanwhile is gone already: Bumble would wait forever
+                    # for the Disconnection Complete of an unknown handle.
+                    if connection.handle in radio.central.connections:
+                        await connection.disconnect()
                 for task in list(self._att_tasks):  # the link is down: nothing is in flight
                     task.cancel()
-            mapped = _map_exception(err)
+            mapped = map_exception(err)
             if mapped is err:
                 raise
             raise mapped from err
         return True
 
-    async def _central_connect(self, address: Address, timeout: float) -> Connection:
+    async def _central_connect(self, address: Address, timeout: float | None) -> Connection:
         """Run Bumble's ``Device.connect`` so that giving up never leaves it armed.
 
         Called with ``radio.connect_lock`` held. Cancelling ``Device.connect`` while it waits
@@ -358,42 +234,17 @@ class BumbleBleakClient(BaseBleakClient):
         with contextlib.suppress(Exception):
             await connection.disconnect()
 
-    async def _discover(self, connection: Connection) -> BleakGATTServiceCollection:
+    async def _discover(self, connection: Connection) -> list[ServiceProxy]:
+        """Discover services, characteristics and descriptors (ATT traffic on the link)."""
         client = connection.gatt_client
-        collection = BleakGATTServiceCollection()
         self._char_proxies.clear()
-
-        def mwwr() -> int:
-            return self.mtu_size - 3
-
-        for service_proxy in await client.discover_services():
-            service = _ServiceFactory(
-                service_proxy, service_proxy.handle, bumble_uuid_str(service_proxy.uuid)
-            )
-            collection.add_service(service)
+        services = list(await client.discover_services())
+        for service_proxy in services:
             for char_proxy in await client.discover_characteristics((), service_proxy):
-                props = [
-                    name for bit, name in _PROPERTY_NAMES.items() if char_proxy.properties & bit
-                ]
-                characteristic = _CharacteristicFactory(
-                    char_proxy,
-                    char_proxy.handle,
-                    bumble_uuid_str(char_proxy.uuid),
-                    props,
-                    mwwr,
-                    service,
-                )
-                collection.add_characteristic(characteristic)
+                await client.discover_descriptors(char_proxy)
+                char_proxy.descriptors_discovered = True  # Bumble never sets it: no rediscovery
                 self._char_proxies[char_proxy.handle] = char_proxy
-                for desc_proxy in await client.discover_descriptors(char_proxy):
-                    descriptor = _DescriptorFactory(
-                        desc_proxy,
-                        desc_proxy.handle,
-                        bumble_uuid_str(desc_proxy.type),
-                        characteristic,
-                    )
-                    collection.add_descriptor(descriptor)
-        return collection
+        return services
 
     def _on_disconnection(self, reason: int) -> None:
         unsolicited = not self._user_disconnect
@@ -420,7 +271,7 @@ class BumbleBleakClient(BaseBleakClient):
         try:
             await connection.disconnect()
         except Exception as err:
-            mapped = _map_exception(err)
+            mapped = map_exception(err)
             if mapped is err:
                 raise
             raise mapped from err
@@ -510,7 +361,7 @@ class BumbleBleakClient(BaseBleakClient):
         try:
             return await self._att(operation)
         except Exception as err:
-            mapped = _map_exception(err)
+            mapped = map_exception(err)
             if mapped is err:
                 raise
             raise mapped from err
@@ -522,33 +373,29 @@ class BumbleBleakClient(BaseBleakClient):
         connection = self._require_connection()
         specifier = args[0] if args else kwargs.get("characteristic", kwargs.get("char_specifier"))
         handle = self._char_handle(specifier)
-        value = await self._run(connection.gatt_client.read_value(handle))
-        return bytearray(value)
+        return bytearray(await self._run(self._read_value(connection, handle)))
 
     async def read_gatt_descriptor(self, *args: Any, **kwargs: Any) -> bytearray:
         """Read a descriptor (object on bleak >= 1.0, handle on 0.22)."""
         connection = self._require_connection()
         descriptor: Any = args[0] if args else kwargs.get("descriptor", kwargs.get("handle"))
         handle = descriptor if isinstance(descriptor, int) else descriptor.handle
-        value = await self._run(connection.gatt_client.read_value(handle))
-        return bytearray(value)
+        return bytearray(await self._run(self._read_value(connection, handle)))
 
     async def write_gatt_char(
         self, characteristic: BleakGATTCharacteristic, data: Any, response: bool
     ) -> None:
         """Write with (ATT Write Request) or without (Write Command) response."""
         connection = self._require_connection()
-        await self._run(
-            connection.gatt_client.write_value(
-                characteristic.handle, bytes(data), with_response=response
-            )
-        )
+        await self._run(self._write_value(connection, characteristic.handle, bytes(data), response))
 
     async def write_gatt_descriptor(self, descriptor: Any, data: Any) -> None:
         """Write a descriptor (object on bleak >= 1.0, handle on 0.22)."""
         connection = self._require_connection()
         handle = descriptor if isinstance(descriptor, int) else descriptor.handle
-        await self._run(connection.gatt_client.write_value(handle, bytes(data), with_response=True))
+        found = self.services.get_descriptor(handle) if self.services is not None else None
+        uuid = found.uuid if found is not None else None
+        await self._run(self._write_descriptor_value(connection, handle, uuid, bytes(data)))
 
     async def start_notify(
         self,
@@ -579,68 +426,8 @@ class BumbleBleakClient(BaseBleakClient):
         await self._run(connection.gatt_client.unsubscribe(proxy, subscriber))
 
 
-# ---------------------------------------------------------------- scanner
-class BumbleBleakScanner(BaseBleakScanner):
-    """bleak scanner backend fed by the radio central's (always-on) scanning."""
-
-    radio: ClassVar[Radio]
-
-    def __init__(
-        self,
-        detection_callback: Any,
-        service_uuids: list[str] | None,
-        scanning_mode: str = "active",
-        **kwargs: Any,
-    ) -> None:
-        """Accept bleak's scanner arguments (``bluez``/``cb`` are ignored)."""
-        super().__init__(detection_callback, service_uuids)
-        self._unsubscribe: Callable[[], None] | None = None
-
-    async def start(self) -> None:
-        """Start delivering advertisements."""
-        self.seen_devices = {}
-        if self._unsubscribe is None:
-            self._unsubscribe = self.radio.add_advertisement_listener(self._on_advertisement)
-
-    async def stop(self) -> None:
-        """Stop delivering advertisements."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-
-    def set_scanning_filter(self, **kwargs: Any) -> None:
-        """Ignore filters: only ``service_uuids`` filtering is supported."""
-
-    def _on_advertisement(self, adv: RadioAdvertisement) -> None:
-        data = adv.data
-        if not self.is_allowed_uuid(data.service_uuids):
-            return
-        advertisement_data = AdvertisementData(
-            local_name=data.local_name,
-            manufacturer_data=dict(data.manufacturer_data),
-            service_data=dict(data.service_data),
-            service_uuids=list(data.service_uuids),
-            tx_power=data.tx_power,
-            rssi=adv.rssi,
-            platform_data=(adv.address, adv.raw),
-        )
-        create = cast("Callable[..., BLEDevice]", self.create_or_update_device)
-        if SCANNER_KEYED:
-            device = create(
-                adv.address, adv.address, data.local_name, adv.details, advertisement_data
-            )
-        else:
-            device = create(adv.address, data.local_name, adv.details, advertisement_data)
-        self.call_detection_callbacks(device, advertisement_data)
-
-
 def make_client_backend(
     radio: Radio, base: type[BumbleBleakClient] = BumbleBleakClient
 ) -> type[BumbleBleakClient]:
     """Return a subclass of ``base`` bound to ``radio``."""
     return type(f"{base.__name__}ForRadio", (base,), {"radio": radio})
-
-
-def make_scanner_backend(radio: Radio) -> type[BumbleBleakScanner]:
-    """Return a ``BumbleBleakScanner`` subclass bound to ``radio``."""
-    return type("BumbleBleakScannerForRadio", (BumbleBleakScanner,), {"radio": radio})

@@ -13,6 +13,10 @@ It is a habluetooth remote scanner (``BaseHaRemoteScanner``), like an ESPHome Bl
   connection starts and given back on disconnect (either side) or failure, and each change is
   reported to the manager as ``Allocations`` (as bleak-esphome does).
 
+Its client semantics are those of the client class it is given (default: the ``ideal``
+profile's); :mod:`bench.link.ha` also uses it, with the ``bluez-local`` client, a local
+adapter's name and slot count, for the ``bluez-local`` profile.
+
 Imports Home Assistant: keep it out of HA-free code paths.
 """
 
@@ -42,8 +46,8 @@ DEFAULT_PROXY_SOURCE = "B0:B0:B0:B0:B0:01"
 DEFAULT_PROXY_NAME = "bench-proxy"
 
 
-class _ProxyClient(BumbleBleakClient):
-    """Bumble client that takes and gives back one of its proxy's connection slots."""
+class _SlotClient(BumbleBleakClient):
+    """Mixin of a bench client that takes and gives back one of its proxy's connection slots."""
 
     proxy: ClassVar[VirtualProxy]
 
@@ -68,17 +72,23 @@ class VirtualProxy(BaseHaRemoteScanner):
         source: str = DEFAULT_PROXY_SOURCE,
         name: str = DEFAULT_PROXY_NAME,
         slots: int = 3,
+        client: type[BumbleBleakClient] | None = None,
     ) -> None:
-        """Build the scanner (Home Assistant's bluetooth manager must exist)."""
+        """Build the scanner (Home Assistant's bluetooth manager must exist).
+
+        ``client`` is a bench client class bound to ``radio`` (default: the ``ideal`` one);
+        ``name`` is the adapter name HA shows (``"<name> (<source>)"``).
+        """
         self.radio = radio
         self.slots = slots
         self.allocated: list[str] = []
         """Addresses holding a slot (connected or connecting)."""
-        client_class = make_client_backend(radio, base=_ProxyClient)
-        client_class.proxy = self  # type: ignore[attr-defined]  # ClassVar of _ProxyClient
-        self.client_class: type[BumbleBleakClient] = client_class
+        base = client if client is not None else make_client_backend(radio)
+        self.client_class: type[BumbleBleakClient] = type(
+            f"{base.__name__}ViaScanner", (_SlotClient, base), {"proxy": self}
+        )
         connector = HaBluetoothConnector(
-            client=client_class, source=source, can_connect=self.can_connect
+            client=self.client_class, source=source, can_connect=self.can_connect
         )
         # Positional: the only form valid for habluetooth 3.37 (scanner_id, name, ...) and
         # >= 4 (source, adapter, ...).
@@ -95,9 +105,10 @@ class VirtualProxy(BaseHaRemoteScanner):
         source: str = DEFAULT_PROXY_SOURCE,
         name: str = DEFAULT_PROXY_NAME,
         slots: int = 3,
+        client: type[BumbleBleakClient] | None = None,
     ) -> VirtualProxy:
         """Create, set up and register a proxy; start feeding it the radio's advertisements."""
-        proxy = cls(radio, source=source, name=name, slots=slots)
+        proxy = cls(radio, source=source, name=name, slots=slots, client=client)
         proxy._cleanups.append(proxy.async_setup())
         proxy._cleanups.append(
             bluetooth.async_register_scanner(hass, proxy, connection_slots=slots)

@@ -1,6 +1,8 @@
 """pytest fixtures for the bench (``pytest_plugins = ["bench.pytest_plugin"]``).
 
-* ``radio``: a started :class:`bench.radio.Radio` (no Home Assistant), torn down cleanly.
+* ``radio``: a started :class:`bench.radio.Radio` (no Home Assistant), torn down cleanly; on the
+  test's ``link_profile`` when it has one (see :mod:`bench.link.fixtures`, loaded from here:
+  ``link_profiles`` marker, ``link_profile``, ``link_scanner``).
 * ``add_peripheral``: ``await add_peripheral(emulator)`` puts an emulator on ``radio``.
 * ``virtual_proxy``: a :class:`bench.proxy.VirtualProxy` registered with Home Assistant's
   bluetooth manager (needs ``hass`` and pytest-homeassistant-custom-component's
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PROXY_SLOTS = 3
 
-pytest_plugins = ["bench.esphome.fixtures"]
+pytest_plugins = ["bench.link.fixtures", "bench.esphome.fixtures"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,7 +49,12 @@ async def radio(request: pytest.FixtureRequest) -> AsyncIterator[Radio]:
     """Yield a started radio (central scanning); stop every stack at teardown."""
     marker = request.node.get_closest_marker("radio_mtu")
     mtu = int(marker.args[0]) if marker else 517
-    async with Radio(mtu=mtu) as bench_radio:
+    profile = (
+        request.getfixturevalue("link_profile")
+        if "link_profile" in request.fixturenames
+        else "ideal"
+    )
+    async with Radio(mtu=mtu, profile=profile) as bench_radio:
         yield bench_radio
 
 
@@ -87,7 +94,8 @@ async def virtual_proxy(
     radio: Radio,
 ) -> AsyncIterator[VirtualProxy]:
     """Yield a VirtualProxy on ``radio`` registered with ``hass``'s bluetooth manager."""
-    from .proxy import VirtualProxy  # noqa: PLC0415 - keep Home Assistant optional
+    from .link.ha import stop_scanner  # noqa: PLC0415 - keep Home Assistant optional
+    from .proxy import VirtualProxy  # noqa: PLC0415
 
     marker = request.node.get_closest_marker("proxy_slots")
     slots = int(marker.args[0]) if marker else DEFAULT_PROXY_SLOTS
@@ -95,8 +103,4 @@ async def virtual_proxy(
     try:
         yield proxy
     finally:
-        # Drop the links first so habluetooth sees the disconnects, then unregister.
-        for connection in list(radio.central.connections.values()):
-            await connection.disconnect()
-        await proxy.async_stop()
-        await hass.async_block_till_done()
+        await stop_scanner(hass, radio, proxy)

@@ -1,13 +1,19 @@
-"""`Radio`: an in-process BLE radio (Bumble ``LocalLink``) with one central and N peripherals.
+"""`Radio`: an in-process BLE radio (Bumble controllers, a timed link), one central, N peripherals.
 
 Usage::
 
-    async with Radio() as radio:
+    async with Radio(profile="bluez-local") as radio:
         await radio.add_peripheral(emulator)
         async with BleakScanner(backend=radio.scanner_backend) as scanner: ...
         client = BleakClient(ble_device, backend=radio.client_backend)
 
-No Home Assistant import here.
+The radio's link profile (:mod:`bench.link.profiles`) chooses the bleak client backend
+(``client_backend``; another profile's with ``client_backend_for(name)``) and the link's
+connection interval and drops (:class:`bench.link.air.TimedLink`, ``radio.link``), which apply to
+every connection on the radio, whatever drives the central.
+
+The radio imports no bleak backend: it finds them through the profile registry. No Home
+Assistant import here.
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ from bumble.controller import Controller
 from bumble.device import Advertisement, Device
 from bumble.hci import Address, OwnAddressType
 from bumble.host import Host
-from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
 from .advertising import ParsedAdvertisement, parse_advertising_data
+from .link.air import TimedLink
+from .link.profiles import SCANNER_BACKEND, LinkProfile, get_profile, resolve
 
 if TYPE_CHECKING:
     from bleak.backends.client import BaseBleakClient
@@ -111,23 +118,28 @@ class _PeripheralSlot:
 
 
 class Radio:
-    """Owns one Bumble ``LocalLink``, the central Bumble device and the peripherals.
+    """Owns the link (:class:`TimedLink`), the central Bumble device and the peripherals.
 
-    ``mtu`` is the ATT_MTU the bench's bleak client requests after connecting (517 by
-    default; set 23 to test fragmentation). ``central`` is the Bumble central device.
+    ``profile`` is a :class:`LinkProfile` or a profile name ("ideal", "bluez-local", ...): it
+    chooses ``client_backend`` and the link's conditions. ``mtu`` is the ATT_MTU the ``ideal``
+    client requests after connecting (517 by default; set 23 to test fragmentation; the
+    ``bluez-local`` client always requests 517, as BlueZ does). ``central`` is the Bumble
+    central device.
     """
 
     def __init__(
         self,
         *,
+        profile: LinkProfile | str = "ideal",
         mtu: int = 517,
         advertising_interval_ms: float = DEFAULT_ADVERTISING_INTERVAL_MS,
         central_address: str = CENTRAL_ADDRESS,
     ) -> None:
         """Configure the radio; the stacks start in ``__aenter__`` / ``start()``."""
+        self.profile = get_profile(profile)
         self.mtu = mtu
         self.advertising_interval_ms = advertising_interval_ms
-        self.link = LocalLink()  # type: ignore[no-untyped-call]  # untyped in bumble
+        self.link = TimedLink(self.profile.conditions)
         self.central_controller = Controller(
             "central", link=self.link, public_address=central_address
         )
@@ -142,7 +154,7 @@ class Radio:
         self._peripherals: dict[str, _PeripheralSlot] = {}
         self._listeners: list[AdvertisementListener] = []
         self._started = False
-        self._client_backend: type[BaseBleakClient] | None = None
+        self._client_backends: dict[str, type[BaseBleakClient]] = {}
         self._scanner_backend: type[BaseBleakScanner] | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -171,6 +183,7 @@ class Radio:
             await self.central.stop_scanning()
         self.central.remove_listener("advertisement", self._on_advertisement)
         await self.central.power_off()
+        self.link.close()
         self._listeners.clear()
 
     async def __aenter__(self) -> Self:
@@ -234,9 +247,11 @@ class Radio:
         """Return True when nothing on the radio waits on a timer a clock jump could fire.
 
         That is: no HCI command outstanding on any stack, no GATT request of the central
-        awaiting its response, and every peripheral without a link advertising again (its
-        auto-restart after a disconnect is over).
+        awaiting its response, no PDU waiting for a connection event, and every peripheral
+        without a link advertising again (its auto-restart after a disconnect is over).
         """
+        if not self.link.idle:
+            return False
         devices = [self.central, *(slot.device for slot in self._peripherals.values())]
         if any(device.host.pending_command is not None for device in devices):
             return False
@@ -302,18 +317,25 @@ class Radio:
     # ------------------------------------------------------------------ bleak backends
     @property
     def client_backend(self) -> type[BaseBleakClient]:
-        """A ``BaseBleakClient`` subclass bound to this radio (``BleakClient(backend=...)``)."""
-        if self._client_backend is None:
-            from .bleak_backend import make_client_backend  # noqa: PLC0415 - import cycle
+        """The profile's ``BaseBleakClient`` subclass bound to this radio (``backend=``)."""
+        return self.client_backend_for(self.profile)
 
-            self._client_backend = make_client_backend(self)
-        return self._client_backend
+    def client_backend_for(self, profile: LinkProfile | str) -> type[BaseBleakClient]:
+        """Return the client backend of ``profile`` on this radio (with the radio's link).
+
+        One class per profile and radio: a ``bluez-local`` class holds the service cache of
+        one adapter, shared by every client made from it.
+        """
+        found = get_profile(profile)
+        backend = self._client_backends.get(found.name)
+        if backend is None:
+            backend = found.client_factory()(self)
+            self._client_backends[found.name] = backend
+        return backend
 
     @property
     def scanner_backend(self) -> type[BaseBleakScanner]:
         """A ``BaseBleakScanner`` subclass bound to this radio (``BleakScanner(backend=...)``)."""
         if self._scanner_backend is None:
-            from .bleak_backend import make_scanner_backend  # noqa: PLC0415 - import cycle
-
-            self._scanner_backend = make_scanner_backend(self)
+            self._scanner_backend = resolve(SCANNER_BACKEND)(self)
         return self._scanner_backend

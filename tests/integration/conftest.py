@@ -1,7 +1,8 @@
 """Fixtures of the integration tests.
 
 Every test runs the real integration: Home Assistant's bluetooth manager discovers the bench's
-emulators through the virtual proxy, and the protocol clients talk to them over the emulated
+emulators through the virtual proxy (or, for a test marked ``link_profiles``, through the path of
+each link profile: ``link_scanner``), and the protocol clients talk to them over the emulated
 radio. Nothing of the protocol layer is mocked.
 """
 
@@ -30,7 +31,7 @@ from bench.emulators.bluenet import (
     WifiNetwork as BluenetNetwork,
 )
 from bench.emulators.blufi import BlufiDeviceConfig, Esp32BlufiEmulator, WifiAp
-from bench.proxy import VirtualProxy
+from bench.link.profiles import ScannerHandle
 from bench.radio import Radio
 from custom_components.ble_provisioning import const
 from custom_components.ble_provisioning.const import (
@@ -97,7 +98,7 @@ def bluenet_networks() -> list[BluenetNetwork]:
 class Bench:
     """Puts emulators on the radio, waits until Home Assistant sees them, cleans up."""
 
-    def __init__(self, hass: HomeAssistant, radio: Radio, proxy: VirtualProxy) -> None:
+    def __init__(self, hass: HomeAssistant, radio: Radio, proxy: ScannerHandle) -> None:
         """Keep the pieces."""
         self.hass = hass
         self.radio = radio
@@ -177,11 +178,23 @@ class Bench:
 
 
 @pytest.fixture
+def bench_scanner(request: pytest.FixtureRequest) -> ScannerHandle:
+    """The path Home Assistant sees the radio through.
+
+    ``link_scanner`` when the test runs on link profiles, else ``virtual_proxy``. (A plain
+    fixture: an async one cannot request another async fixture by name.)
+    """
+    name = "link_scanner" if "link_profile" in request.fixturenames else "virtual_proxy"
+    scanner: ScannerHandle = request.getfixturevalue(name)
+    return scanner
+
+
+@pytest.fixture
 async def bench(
-    hass: HomeAssistant, radio: Radio, virtual_proxy: VirtualProxy
+    hass: HomeAssistant, radio: Radio, bench_scanner: ScannerHandle
 ) -> AsyncIterator[Bench]:
     """Yield the bench helper; unload entries and stop emulators at teardown."""
-    helper = Bench(hass, radio, virtual_proxy)
+    helper = Bench(hass, radio, bench_scanner)
     yield helper
     await helper.async_cleanup()
 

@@ -130,10 +130,14 @@ class GattLink:
         ``max_write_without_response_size`` (what BlueZ reports from the negotiated MTU while
         ``mtu_size`` still says 23), within ATT's 20-512 bytes.
         """
-        sizes = [self.mtu - ATT_HEADER]
+        sizes = [DEFAULT_MTU - ATT_HEADER]
         for char in self._chars.values():
             with contextlib.suppress(BleakError, AttributeError, TypeError, ValueError):
                 sizes.append(int(char.max_write_without_response_size))
+        if max(sizes) <= DEFAULT_MTU - ATT_HEADER:
+            # Only then ask mtu_size: bleak's BlueZ backend warns on every read before the MTU
+            # was acquired, and its characteristics already know the negotiated MTU.
+            sizes.append(self.mtu - ATT_HEADER)
         return min(max(sizes), MAX_ATT_VALUE)
 
     def _release_lease(self) -> None:
@@ -196,12 +200,7 @@ class GattLink:
             raise
         if self.max_value_length <= DEFAULT_MTU - ATT_HEADER:
             await self._acquire_mtu(client)
-        _LOGGER.debug(
-            "%s: connected, ATT MTU %s, %s bytes per value",
-            self.name,
-            self.mtu,
-            self.max_value_length,
-        )
+        _LOGGER.debug("%s: connected, %s bytes per value", self.name, self.max_value_length)
 
     async def _acquire_mtu(self, client: BleakClientWithServiceCache) -> None:
         """Ask a backend that hides the negotiated MTU (bleak's BlueZ) to acquire it."""
