@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bleak import BleakScanner
 import pytest
 
 from bench.bleak_backend import make_ble_device
-from bench.emulators.blufi import BlufiDeviceConfig
+from bench.emulators.blufi import BlufiDeviceConfig, Esp32BlufiEmulator
+from bench.link.profiles import LinkProfile
+from bench.radio import Radio
 from custom_components.ble_provisioning.protocol.blufi import (
+    SERVICE_UUID,
+    AsyncBlufiClient,
     BlufiSecurity,
     BlufiSecurityError,
     BlufiVersion,
@@ -208,3 +213,36 @@ async def test_open_network_request_sends_no_password_frame_via_the_device(
             await device.close()
         assert report.outcome is ProvisionOutcome.CONNECTED
         assert "sta_passwd" not in bench.device.model.fields
+
+
+# ---------------------------------------------------------------- on the link profiles
+
+
+@pytest.mark.link_profiles("ideal", "bluez-local", interval_ms=30)
+@pytest.mark.parametrize("profile", PROFILES)
+async def test_open_network_and_fast_path_on_the_link_profiles(
+    radio: Radio, link_profile: LinkProfile, profile: str
+) -> None:
+    """Issue 10 item 1 and issue 13 item 2 where the link is slow (30 ms per exchange) and,
+    with bluez-local, bleak reports ``mtu_size`` 23: an open network joined with SSID only,
+    no GET_VERSION for a known version, no ACK request, frames sized from the link."""
+    emulator = Esp32BlufiEmulator(_config(), profile=profile)
+    await radio.add_peripheral(emulator)
+    try:
+        found = await BleakScanner.find_device_by_filter(
+            lambda _d, adv: SERVICE_UUID in adv.service_uuids,
+            timeout=5.0,
+            backend=radio.scanner_backend,
+        )
+        assert found is not None
+        version = "1.3" if profile == "v5.5" else "1.4"
+        client = AsyncBlufiClient(found, backend=radio.client_backend, version=version)
+        result = await client.provision("Cafe Free WiFi", None)
+        assert result.outcome is ProvisionOutcome.CONNECTED
+        model = emulator.model
+        assert "sta_passwd" not in model.fields
+        assert not _written(model, 0, ControlSubtype.GET_VERSION)
+        assert not [w for w in model.writes if w[1] & FrameControl.REQ_ACK]
+        assert max(len(w) for w in model.writes) > 20  # not cut to the 23-byte default MTU
+    finally:
+        await emulator.close()
