@@ -21,7 +21,9 @@ ATT_OVERHEAD: Final = 3
 DEFAULT_MTU: Final = 23
 MIN_MTU: Final = 23
 MAX_SSID_LEN: Final = 32
+"""Longest SSID (802.11); a longer one in a device's report or Wi-Fi list is malformed."""
 MAX_PASSWORD_LEN: Final = 64
+"""Longest password a device's report can carry (ESP-IDF's buffer)."""
 
 
 class FrameType(IntEnum):

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from ..models import ProvisionOutcome
 from .const import (
     AP_NOT_FOUND_REASONS,
+    MAX_PASSWORD_LEN,
+    MAX_SSID_LEN,
     WRONG_PASSWORD_REASONS,
     DataSubtype,
     OpMode,
@@ -19,10 +21,6 @@ from .errors import BlufiFrameError
 
 #: RSSI placeholder the ESP-IDF example sends when it has none (-128).
 NO_RSSI = -128
-#: Longest SSID 802.11 allows; longer ones in a device's report or list are refused.
-MAX_SSID_BYTES = 32
-#: Longest password field the device's report can carry (the example's buffer).
-MAX_PASSWORD_BYTES = 64
 #: Unknown report TLVs kept (the rest are ignored).
 MAX_UNKNOWN_TLVS = 16
 #: Networks kept from one Wi-Fi list (the rest are ignored).
@@ -161,13 +159,13 @@ def _parse_tlv(
                 raise BlufiFrameError(f"BSSID TLV must be 6 bytes, got {len(value)}")
             values["bssid"] = format_bssid(value)
         case DataSubtype.STA_SSID:
-            values["ssid_raw"] = _bounded(tlv_type, value, MAX_SSID_BYTES)
+            values["ssid_raw"] = _bounded(tlv_type, value, MAX_SSID_LEN)
         case DataSubtype.STA_PASSWD:
-            values["password"] = _bounded(tlv_type, value, MAX_PASSWORD_BYTES)
+            values["password"] = _bounded(tlv_type, value, MAX_PASSWORD_LEN)
         case DataSubtype.SOFTAP_SSID:
-            values["softap_ssid_raw"] = _bounded(tlv_type, value, MAX_SSID_BYTES)
+            values["softap_ssid_raw"] = _bounded(tlv_type, value, MAX_SSID_LEN)
         case DataSubtype.SOFTAP_PASSWD:
-            values["softap_password"] = _bounded(tlv_type, value, MAX_PASSWORD_BYTES)
+            values["softap_password"] = _bounded(tlv_type, value, MAX_PASSWORD_LEN)
         case DataSubtype.SOFTAP_AUTH_MODE:
             values["softap_auth_mode"] = _enum_or_int(SoftApAuthMode, _one_byte(tlv_type, value))
         case DataSubtype.SOFTAP_MAX_CONN_NUM:
@@ -254,8 +252,8 @@ def parse_wifi_list(payload: bytes) -> list[WifiNetwork]:
         length = payload[pos]
         if length < 1:
             raise BlufiFrameError("Wi-Fi list record with zero length")
-        if length - 1 > MAX_SSID_BYTES:
-            raise BlufiFrameError(f"Wi-Fi list SSID longer than {MAX_SSID_BYTES} bytes")
+        if length - 1 > MAX_SSID_LEN:
+            raise BlufiFrameError(f"Wi-Fi list SSID longer than {MAX_SSID_LEN} bytes")
         if pos + 1 + length > len(payload):
             raise BlufiFrameError("truncated Wi-Fi list record")
         raw_rssi = payload[pos + 1]
