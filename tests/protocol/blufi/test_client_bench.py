@@ -247,7 +247,10 @@ async def test_every_message_type(blufi_bench: BenchFactory, profile: str, mtu: 
             await client.disconnect_ap()
             status = await client.get_wifi_status()
             assert status.sta_state == StaConnState.FAIL
-            assert status.end_reason == WifiReason.ASSOC_LEAVE
+            # ESP-IDF's example records no end reason for a deliberate disconnect: the report
+            # keeps the max-retry field of the last connect (blufi_example_main.c).
+            assert status.end_reason is None
+            assert status.max_reconnects == 2
             await client.set_softap_config(
                 SoftApConfig("ESP_SOFTAP", "softap-pass", 6, 3, SoftApAuthMode.WPA2_PSK)
             )
