@@ -11,6 +11,7 @@ import pytest
 
 from bench.bleak_backend import make_ble_device
 from bench.emulators.blufi import BlufiDeviceConfig, Esp32BlufiEmulator
+from bench.emulators.blufi.security import KeyChoice, NegResult, V1Security
 from bench.link.profiles import LinkProfile
 from bench.radio import Radio
 from custom_components.ble_provisioning.protocol.blufi import (
@@ -21,10 +22,12 @@ from custom_components.ble_provisioning.protocol.blufi import (
     BlufiVersion,
     ControlSubtype,
     DataSubtype,
+    ErrorCode,
     FrameControl,
     ProvisionOutcome,
 )
 from custom_components.ble_provisioning.protocol.blufi.client import CUSTOM_DATA_QUEUE
+from custom_components.ble_provisioning.protocol.blufi.const import V1_LEGACY_DH_P
 from custom_components.ble_provisioning.protocol.blufi.dh import DhGroup
 from custom_components.ble_provisioning.protocol.blufi.link import BlufiLink, LogThrottle
 from custom_components.ble_provisioning.protocol.blufi.security import (
@@ -246,3 +249,45 @@ async def test_open_network_and_fast_path_on_the_link_profiles(
         assert max(len(w) for w in model.writes) > 20  # not cut to the 23-byte default MTU
     finally:
         await emulator.close()
+
+
+class _LegacyGroupOnly(V1Security):
+    """Firmware whose own security handler knows only the Espressif prime."""
+
+    async def _param_data(self, blob: bytes) -> NegResult:
+        size = int.from_bytes(blob[:2], "big")
+        if int.from_bytes(blob[2 : 2 + size], "big") != V1_LEGACY_DH_P:
+            return NegResult(error=ErrorCode.READ_PARAM_ERROR)
+        return await super()._param_data(blob)
+
+
+async def test_v1_falls_back_to_the_legacy_group_once(blufi_bench: BenchFactory) -> None:
+    """A device that refuses RFC 2409 group 2 with a DH error gets the legacy group, on the
+    same link; one that refuses both fails typed, no credential sent."""
+    async with blufi_bench(profile="v5.5", config=_config()) as bench:
+        model = bench.device.model
+        model._new_security = lambda: _LegacyGroupOnly(  # type: ignore[method-assign]
+            model.rng, KeyChoice(private_bits=256)
+        )
+        client = bench.client()
+        result = await client.provision("HomeNet", "password1", poll_interval=0.05)
+        assert result.outcome is ProvisionOutcome.CONNECTED
+        assert model.errors_sent == [ErrorCode.READ_PARAM_ERROR]
+        assert model.negotiations == 1
+
+
+async def test_v1_device_refusing_both_groups(blufi_bench: BenchFactory) -> None:
+    async with blufi_bench(profile="v5.5", config=_config()) as bench:
+        model = bench.device.model
+
+        class RefuseAll(V1Security):
+            async def _param_data(self, blob: bytes) -> NegResult:
+                return NegResult(error=ErrorCode.DH_PARAM_ERROR)
+
+        model._new_security = lambda: RefuseAll(  # type: ignore[method-assign]
+            model.rng, KeyChoice(private_bits=256)
+        )
+        with pytest.raises(BlufiSecurityError, match="credentials not sent"):
+            await bench.client().provision("HomeNet", "password1", poll_interval=0.05)
+        assert model.errors_sent == [ErrorCode.DH_PARAM_ERROR, ErrorCode.DH_PARAM_ERROR]
+        assert "sta_passwd" not in model.fields

@@ -183,51 +183,6 @@ def _parse_tlv(
             unknown.append((tlv_type, bytes(value)))
 
 
-def encode_wifi_status(status: WifiStatus) -> bytes:
-    """Encode a report in the device's TLV emission order (used by the emulator)."""
-    out = bytearray((int(status.opmode), int(status.sta_state), status.softap_conn_count))
-
-    def tlv(kind: int, value: bytes) -> None:
-        out.extend((kind, len(value)))
-        out.extend(value)
-
-    if status.bssid is not None:
-        tlv(DataSubtype.STA_BSSID, parse_bssid(status.bssid))
-    if status.ssid_raw is not None:
-        tlv(DataSubtype.STA_SSID, status.ssid_raw)
-    if status.password is not None:
-        tlv(DataSubtype.STA_PASSWD, status.password)
-    if status.softap_ssid_raw is not None:
-        tlv(DataSubtype.SOFTAP_SSID, status.softap_ssid_raw)
-    if status.softap_password is not None:
-        tlv(DataSubtype.SOFTAP_PASSWD, status.softap_password)
-    if status.softap_auth_mode is not None:
-        tlv(DataSubtype.SOFTAP_AUTH_MODE, bytes((int(status.softap_auth_mode),)))
-    if status.softap_max_conn is not None:
-        tlv(DataSubtype.SOFTAP_MAX_CONN_NUM, bytes((status.softap_max_conn,)))
-    if status.softap_channel is not None:
-        tlv(DataSubtype.SOFTAP_CHANNEL, bytes((status.softap_channel,)))
-    if status.max_reconnects is not None:
-        tlv(DataSubtype.STA_MAX_CONN_RETRY, bytes((status.max_reconnects,)))
-    if status.end_reason is not None:
-        tlv(DataSubtype.STA_CONN_END_REASON, bytes((int(status.end_reason) & 0xFF,)))
-    if status.rssi is not None:
-        tlv(DataSubtype.STA_CONN_RSSI, bytes((status.rssi & 0xFF,)))
-    return bytes(out)
-
-
-def parse_bssid(value: str | bytes) -> bytes:
-    """Accept 6 raw bytes or ``aa:bb:cc:dd:ee:ff`` / ``aa-bb-…`` / ``aabbccddeeff``."""
-    if isinstance(value, bytes | bytearray):
-        if len(value) != 6:
-            raise ValueError("BSSID must be 6 bytes")
-        return bytes(value)
-    text = value.replace(":", "").replace("-", "")
-    if len(text) != 12:
-        raise ValueError("BSSID must be 6 bytes")
-    return bytes.fromhex(text)
-
-
 @dataclass(frozen=True, slots=True)
 class WifiNetwork:
     """One access point from the device's Wi-Fi scan."""
@@ -262,16 +217,6 @@ def parse_wifi_list(payload: bytes) -> list[WifiNetwork]:
             networks.append(WifiNetwork(ssid, raw_rssi - 256 if raw_rssi >= 128 else raw_rssi))
         pos += 1 + length
     return networks
-
-
-def encode_wifi_list(networks: list[WifiNetwork] | list[tuple[bytes, int]]) -> bytes:
-    """Encode a Wi-Fi list (used by the emulator)."""
-    out = bytearray()
-    for item in networks:
-        ssid, rssi = (item.ssid_raw, item.rssi) if isinstance(item, WifiNetwork) else item
-        out.extend((len(ssid) + 1, rssi & 0xFF))
-        out.extend(ssid)
-    return bytes(out)
 
 
 @dataclass(frozen=True, slots=True)
