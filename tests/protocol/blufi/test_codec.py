@@ -9,6 +9,7 @@ import pytest
 from custom_components.ble_provisioning.protocol.blufi import (
     BlufiChecksumError,
     BlufiFrameError,
+    BlufiSecurityError,
     BlufiSequenceError,
     ControlSubtype,
     DataSubtype,
@@ -30,6 +31,7 @@ from custom_components.ble_provisioning.protocol.blufi import (
     frame_checksum,
     max_data_len,
 )
+from custom_components.ble_provisioning.protocol.blufi.codec import subtype_name
 from custom_components.ble_provisioning.protocol.blufi.const import V1_DH_P, V2_DH_P
 from custom_components.ble_provisioning.protocol.blufi.dh import V1_LEGACY_GROUP
 from custom_components.ble_provisioning.protocol.blufi.errors import (
@@ -293,3 +295,27 @@ def test_device_error_classes() -> None:
     assert err.code == 0x42
     for code in range(14):
         assert device_error(code).code == code
+
+
+def test_codec_refusals() -> None:
+    """Frames the codec cannot write or read: typed errors, never a raw exception."""
+    assert subtype_name(FrameType.CTRL, 0x3F) == "CTRL/0x3f"
+    assert subtype_name(FrameType.DATA, 0x3F) == "DATA/0x3f"
+    with pytest.raises(BlufiFrameError, match="too long"):
+        encode_frame(
+            Frame(FrameType.DATA, DataSubtype.CUSTOM_DATA, FrameControl.NONE, 0, bytes(256))
+        )
+    with pytest.raises(BlufiFrameError, match="out of range"):
+        encode_frame(Frame(FrameType.CTRL, 0, FrameControl.NONE, 256, b""))
+    with pytest.raises(BlufiSecurityError, match="no session key"):
+        decode_frame(bytes((0x4D, FrameControl.ENC, 0, 1, 0x41)))
+    with pytest.raises(BlufiFrameError, match="too small"):
+        list(fragment(b"abcdef", 2))
+    reasm = Reassembler()
+    first = Frame(FrameType.DATA, DataSubtype.CUSTOM_DATA, FrameControl.FRAG, 0, b"\x06\x00abc")
+    assert reasm.feed(first) is None
+    assert reasm.in_progress
+    wrong = Frame(FrameType.DATA, DataSubtype.CUSTOM_DATA, FrameControl.FRAG, 1, b"\x09\x00de")
+    with pytest.raises(BlufiFrameError, match="remaining-length"):
+        reasm.feed(wrong)
+    assert not reasm.in_progress

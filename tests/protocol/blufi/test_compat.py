@@ -164,3 +164,14 @@ def test_reconnect_and_negotiation_failures(monkeypatch: pytest.MonkeyPatch) -> 
         with pytest.raises(SecurityError):  # a lost link while negotiating, as the seed says
             client.negotiateSecurity()
         assert not client.connected
+
+
+def test_device_errors_are_bluetooth_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    with bench_clients(monkeypatch, "v5.5"):
+        client = compat.BlufiClient()
+        assert isinstance(client, BenchBlufiClient)
+        assert client.connectByName("BLUFI_DEVICE", timeout=3)
+        client.device.model.config.faults.scan_error = True
+        with pytest.raises(BluetoothError, match="WIFI_SCAN_FAIL") as caught:
+            client.requestDeviceScan(timeout=2)
+        assert not isinstance(caught.value, SecurityError | SeedConnectionError)
