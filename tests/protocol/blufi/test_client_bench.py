@@ -213,7 +213,13 @@ async def test_every_message_type(blufi_bench: BenchFactory, profile: str, mtu: 
         client = bench.client()
         reports: list[WifiStatus] = []
         custom: list[bytes] = []
-        unregister = client.register_status_callback(reports.append)
+        pushed = asyncio.Event()
+
+        def on_report(status: WifiStatus) -> None:
+            reports.append(status)
+            pushed.set()
+
+        unregister = client.register_status_callback(on_report)
         client.register_custom_data_callback(custom.append)
         async with client:
             assert client.mtu == mtu
@@ -237,10 +243,10 @@ async def test_every_message_type(blufi_bench: BenchFactory, profile: str, mtu: 
             assert len(ack_frames) == 1
             await client.set_sta_config("HomeNet", "password1", bssid="a4:cf:12:34:56:78")
             await client.connect_ap()
-            for _ in range(100):
-                if reports and reports[-1].sta_state == StaConnState.CONNECTED:
-                    break
-                await asyncio.sleep(0.01)
+            async with asyncio.timeout(10):
+                while not reports or reports[-1].sta_state != StaConnState.CONNECTED:
+                    await pushed.wait()
+                    pushed.clear()
             assert reports[-1].sta_state == StaConnState.CONNECTED  # unsolicited push
             assert reports[-1].bssid == "a4:cf:12:34:56:78"
             unregister()
