@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bleak import BleakScanner
 import pytest
 
 from bench.bleak_backend import make_ble_device
@@ -15,7 +14,6 @@ from bench.emulators.blufi.security import KeyChoice, NegResult, V1Security
 from bench.link.profiles import LinkProfile
 from bench.radio import Radio
 from custom_components.ble_provisioning.protocol.blufi import (
-    SERVICE_UUID,
     AsyncBlufiClient,
     BlufiSecurity,
     BlufiSecurityError,
@@ -37,7 +35,7 @@ from custom_components.ble_provisioning.protocol.blufi.security import (
 from custom_components.ble_provisioning.protocol.device import create_device
 from custom_components.ble_provisioning.protocol.models import Protocol, ProvisionRequest
 
-from .conftest import BenchFactory, default_networks
+from .conftest import BenchFactory, default_networks, find_blufi
 
 PROFILES = ["v5.5", "v6.0"]
 
@@ -233,12 +231,7 @@ async def test_open_network_and_fast_path_on_the_link_profiles(
     emulator = Esp32BlufiEmulator(_config(), profile=profile)
     await radio.add_peripheral(emulator)
     try:
-        found = await BleakScanner.find_device_by_filter(
-            lambda _d, adv: SERVICE_UUID in adv.service_uuids,
-            timeout=5.0,
-            backend=radio.scanner_backend,
-        )
-        assert found is not None
+        found = await find_blufi(radio, timeout=5.0)
         version = "1.3" if profile == "v5.5" else "1.4"
         client = AsyncBlufiClient(found, backend=radio.client_backend, version=version)
         result = await client.provision("Cafe Free WiFi", None)
