@@ -89,8 +89,15 @@ _quiet_dh_deprecation()
 #: Exponent bits per ``pow()`` call in :func:`modexp` by default. CPython's big-int ``pow()``
 #: holds the GIL for the whole call, so one 3072-bit exponentiation in an executor thread
 #: would freeze the event loop for tens of milliseconds; in 32-bit steps the GIL can be handed
-#: over between calls (CPython forces a hand-over after its 5 ms switch interval at most).
+#: over between calls.
 MODEXP_CHUNK_BITS = 32
+
+#: Seconds the DH thread sleeps between steps. A real sleep hands the GIL to an event loop
+#: that waits for it; ``sleep(0)`` does not (the thread takes the GIL back at once, and CPython
+#: then switches only after its 5 ms switch interval).
+HAND_OVER = 50e-6
+#: Jacobi-symbol iterations between two hand-overs (a 3072-bit symbol takes ~1 800).
+JACOBI_STEPS = 100
 
 
 def modexp(base: int, exponent: int, modulus: int, chunk_bits: int = MODEXP_CHUNK_BITS) -> int:
@@ -105,7 +112,7 @@ def modexp(base: int, exponent: int, modulus: int, chunk_bits: int = MODEXP_CHUN
         shift -= chunk_bits
         result = pow(result, step, modulus) * pow(base, (exponent >> shift) & mask, modulus)
         result %= modulus
-        time.sleep(0)  # hand the GIL to the event-loop thread if it is waiting
+        time.sleep(HAND_OVER)  # let the event-loop thread take the GIL if it waits for it
     return result % modulus
 
 
@@ -115,6 +122,7 @@ def jacobi(a: int, n: int) -> int:
         raise ValueError("n must be odd and positive")
     a %= n
     result = 1
+    steps = 0
     while a:
         twos = (a & -a).bit_length() - 1
         a >>= twos
@@ -123,6 +131,9 @@ def jacobi(a: int, n: int) -> int:
         if a & 3 == 3 and n & 3 == 3:
             result = -result
         a, n = n % a, a
+        steps += 1
+        if steps % JACOBI_STEPS == 0:
+            time.sleep(HAND_OVER)  # as in modexp: the event loop may take the GIL
     return result if n == 1 else 0
 
 
