@@ -112,7 +112,7 @@ class AsyncBlufiClient:
 
     @property
     def mtu(self) -> int:
-        """Negotiated ATT MTU (23 if unknown)."""
+        """ATT MTU as the stack offers it (23 if unknown)."""
         return self._link.mtu
 
     @property

@@ -188,8 +188,8 @@ class BlufiLink:
 
     @property
     def mtu(self) -> int:
-        """Negotiated ATT MTU (23 if unknown)."""
-        return self._gatt.mtu
+        """ATT MTU as the stack offers it (23 if unknown)."""
+        return self._gatt.att_mtu
 
     async def connect(self) -> None:
         """Connect, check the BluFi service and subscribe; sequence numbers restart."""
