@@ -499,8 +499,10 @@ def _blufi_env(**overrides: Any) -> list[WifiAp]:
             "security_failed",
         ),
         (
+            # the flow's link: 0 version, 1 Wi-Fi list, 2-3 the device key: a lost fragment
+            # is a sequence gap (no checksummed frame comes before the credentials any more)
             {"ssid": "HomeNet", "password": PASSWORD},
-            BlufiFaults(corrupt_crc_notifications={3, 4}),
+            BlufiFaults(drop_notifications={2}),
             "protocol_error",
         ),
         (
@@ -640,12 +642,6 @@ async def test_abort_during_provisioning_releases_device(hass: HomeAssistant, be
 # ---------------------------------------------------------------------------- reconfigure
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 10 item 1: the client sends an empty STA_PASSWD frame for the open network "
-    "'Cafe'; ESP-IDF's example then requires WPA2-PSK and refuses it (reason 211)",
-)
 async def test_reconfigure_moves_device_to_other_network(hass: HomeAssistant, bench: Bench) -> None:
     """Reconfigure re-provisions a configured device and reloads the entry."""
     emulator = await bench.blufi()

@@ -41,12 +41,15 @@ class Bench:
     device: Esp32BlufiEmulator
     ble_device: BLEDevice
 
-    def client(self, timeout: float = 10.0, ack_timeout: float = 5.0) -> AsyncBlufiClient:
+    def client(
+        self, timeout: float = 10.0, ack_timeout: float = 5.0, version: str | None = None
+    ) -> AsyncBlufiClient:
         return AsyncBlufiClient(
             self.ble_device,
             backend=self.radio.client_backend,
             timeout=timeout,
             ack_timeout=ack_timeout,
+            version=version,
         )
 
 

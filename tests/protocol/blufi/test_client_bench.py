@@ -59,6 +59,11 @@ def _check_wire(bench: Bench, mtu: int) -> None:
         assert len(raw) == 4 + data_len + (2 if raw[1] & FrameControl.CHECK else 0)
 
 
+def _connected(client: AsyncBlufiClient) -> bool:
+    """Read the link state without mypy narrowing it from an earlier assert."""
+    return client.is_connected
+
+
 def _config(**kwargs: object) -> BlufiDeviceConfig:
     config = BlufiDeviceConfig(networks=default_networks(), seed=7)
     for key, value in kwargs.items():
@@ -164,19 +169,20 @@ async def test_provision_timeout_result(blufi_bench: BenchFactory, profile: str)
         assert not client.is_connected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 item 1: the client sends an empty STA_PASSWD frame for an open network; "
-    "ESP-IDF's example then requires WPA2-PSK and refuses the open AP (reason 211)",
-)
-async def test_provision_open_network_and_bssid(blufi_bench: BenchFactory) -> None:
+@pytest.mark.parametrize("password", [None, ""])
+async def test_provision_open_network_and_bssid(
+    blufi_bench: BenchFactory, password: str | None
+) -> None:
+    """Issue 10 item 1: no password frame for an open network (on main an empty one was
+    sent, which makes ESP-IDF's example refuse the open AP with reason 211)."""
     async with blufi_bench(profile="v5.5") as bench:
         result = await bench.client().provision(
-            "Cafe Free WiFi", None, bssid="a4:cf:12:00:00:02", poll_interval=0.05
+            "Cafe Free WiFi", password, bssid="a4:cf:12:00:00:02", poll_interval=0.05
         )
         assert result.outcome is ProvisionOutcome.CONNECTED
         model = bench.device.model
-        assert model.fields["sta_passwd"] == [b""]
+        assert "sta_passwd" not in model.fields
+        assert not [w for w in model.writes if w[0] == DataSubtype.STA_PASSWD << 2 | 1]
         assert model.fields["sta_bssid"] == [bytes.fromhex("a4cf12000002")]
 
 
@@ -207,7 +213,13 @@ async def test_every_message_type(blufi_bench: BenchFactory, profile: str, mtu: 
         client = bench.client()
         reports: list[WifiStatus] = []
         custom: list[bytes] = []
-        unregister = client.register_status_callback(reports.append)
+        pushed = asyncio.Event()
+
+        def on_report(status: WifiStatus) -> None:
+            reports.append(status)
+            pushed.set()
+
+        unregister = client.register_status_callback(on_report)
         client.register_custom_data_callback(custom.append)
         async with client:
             assert client.mtu == mtu
@@ -225,14 +237,16 @@ async def test_every_message_type(blufi_bench: BenchFactory, profile: str, mtu: 
                 ("Cafe Free WiFi", -81),
             ]
             await client.set_opmode(OpMode.STA)
+            assert not [w for w in bench.device.model.writes if w[1] & FrameControl.REQ_ACK]
+            await client.set_opmode(OpMode.STA, ack=True)  # asks for the ACK and waits for it
             ack_frames = [w for w in bench.device.model.writes if w[1] & FrameControl.REQ_ACK]
             assert len(ack_frames) == 1
             await client.set_sta_config("HomeNet", "password1", bssid="a4:cf:12:34:56:78")
             await client.connect_ap()
-            for _ in range(100):
-                if reports and reports[-1].sta_state == StaConnState.CONNECTED:
-                    break
-                await asyncio.sleep(0.01)
+            async with asyncio.timeout(10):
+                while not reports or reports[-1].sta_state != StaConnState.CONNECTED:
+                    await pushed.wait()
+                    pushed.clear()
             assert reports[-1].sta_state == StaConnState.CONNECTED  # unsolicited push
             assert reports[-1].bssid == "a4:cf:12:34:56:78"
             unregister()
@@ -269,10 +283,11 @@ async def test_every_message_type(blufi_bench: BenchFactory, profile: str, mtu: 
                 await client.send_custom_data(bytes(65536))
             assert client.is_connected  # invalid input sends nothing and keeps the link
             await client.disconnect_ble()
-            assert client.is_connected is False
+            assert not _connected(client)
         model = bench.device.model
         assert model.ble_disconnect_requests == 1
         assert model.fields["sta_bssid"] == [bytes.fromhex("a4cf12345678")]
+        assert model.fields["opmode"] == [OpMode.STA, OpMode.STA]
         assert model.fields["softap_ssid"] == [b"ESP_SOFTAP"]
         assert model.fields["softap_passwd"] == [b"softap-pass"]
         assert model.fields["softap_channel"] == [6]
@@ -324,12 +339,12 @@ async def test_plaintext_session_without_negotiation(blufi_bench: BenchFactory) 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"ssid": ""}, "SSID"),
-        ({"ssid": "a" * 33}, "SSID"),
+        ({"ssid": ""}, "ssid"),
+        ({"ssid": "a" * 32}, "ssid"),  # ESP-IDF's example refuses 32 bytes
         ({"password": "short"}, "password"),
-        ({"password": "p" * 64}, "hexadecimal"),
+        ({"password": "0123456789abcdef" * 4}, "password"),  # no raw PSK on BluFi
         ({"password": "x" * 65}, "password"),
-        ({"bssid": "zz:zz"}, "BSSID"),
+        ({"bssid": "zz:zz"}, "bssid"),
     ],
 )
 async def test_input_validation(
@@ -340,9 +355,11 @@ async def test_input_validation(
         with pytest.raises(InvalidInputError, match=match):
             await bench.client().provision(**args)
         for bad in (
-            SoftApConfig(channel=15),
+            SoftApConfig(channel=14),
             SoftApConfig(max_connections=0),
+            SoftApConfig(max_connections=5),
             SoftApConfig(auth_mode=99),  # type: ignore[arg-type]
+            SoftApConfig(ssid="s" * 32),
         ):
             with pytest.raises(InvalidInputError):
                 await bench.client().provision(None, mode=OpMode.SOFTAP, softap=bad)
@@ -354,51 +371,51 @@ async def test_input_validation(
 
 async def _fault_run(
     bench: Bench, timeout: float = 1.0, ack_timeout: float = 0.5
-) -> tuple[BaseException, float, AsyncBlufiClient]:
+) -> tuple[BaseException, AsyncBlufiClient]:
     client = bench.client(timeout=timeout, ack_timeout=ack_timeout)
-    start = time.monotonic()
     with pytest.raises(ProvisioningError) as info:
         await client.provision("HomeNet", "password1", poll_interval=0.05, timeout=3)
-    elapsed = time.monotonic() - start
     assert not client.is_connected
-    await asyncio.sleep(0.05)
-    assert not bench.device.is_connected  # the link is really down on the device side too
-    return info.value, elapsed, client
+    async with asyncio.timeout(5):  # the link is really down on the device side too
+        while bench.device.is_connected:  # noqa: ASYNC110 - the device side has no event
+            await asyncio.sleep(0.01)
+    return info.value, client
 
 
 @pytest.mark.parametrize("profile", PROFILES)
 async def test_fault_drop_version_reply(blufi_bench: BenchFactory, profile: str) -> None:
     config = _config(faults=BlufiFaults(drop_notifications={0}))
     async with blufi_bench(profile=profile, config=config) as bench:
-        err, elapsed, _ = await _fault_run(bench)
+        err, _ = await _fault_run(bench)
         assert isinstance(err, BlufiTimeoutError)
         assert isinstance(err, TimeoutError)
-        assert 0.9 < elapsed < 2.5
 
 
 @pytest.mark.parametrize("profile", PROFILES)
 async def test_fault_drop_ack(blufi_bench: BenchFactory, profile: str) -> None:
-    # notifications: 0 version, 1..n device key, then the ACK of SET_OPMODE
-    key_frames = 1 if profile == "v5.5" else 2
-    config = _config(faults=BlufiFaults(drop_notifications={1 + key_frames}), dh_private_bits=256)
+    config = _config(dh_private_bits=256)
     async with blufi_bench(profile=profile, config=config) as bench:
-        err, elapsed, _ = await _fault_run(bench, timeout=2.0, ack_timeout=0.3)
-        assert isinstance(err, BlufiTimeoutError)
-        assert "ACK" in str(err)
-        assert elapsed < 2.0
-        assert "sta_passwd" not in bench.device.model.fields
+        client = bench.client(timeout=2.0, ack_timeout=0.3)
+        await client.connect()
+        await client.negotiate_security()
+        # the next notification is the ACK of SET_OPMODE: lose it
+        bench.device.model.config.faults.drop_notifications = {
+            len(bench.device.model.notifications)
+        }
+        with pytest.raises(BlufiTimeoutError, match="ACK"):
+            await client.set_opmode(OpMode.STA, ack=True)
+        assert not client.is_connected
 
 
 @pytest.mark.parametrize("profile", PROFILES)
 async def test_fault_corrupt_crc(blufi_bench: BenchFactory, profile: str) -> None:
-    # notifications: version, device key (1 or 2 frames), ACK, then the pushed status
-    # report, which is encrypted and checksummed: corrupt its CRC.
-    report = 3 if profile == "v5.5" else 4
+    # notifications: version, device key (1 or 2 frames), then the pushed status report,
+    # which is encrypted and checksummed: corrupt its CRC.
+    report = 2 if profile == "v5.5" else 3
     config = _config(faults=BlufiFaults(corrupt_crc_notifications={report}))
     async with blufi_bench(profile=profile, config=config) as bench:
-        err, elapsed, _ = await _fault_run(bench)
-        assert isinstance(err, BlufiChecksumError), err
-        assert elapsed < 1.5
+        err, _ = await _fault_run(bench)
+        assert isinstance(err, BlufiChecksumError), err  # raised on arrival, not a timeout
         assert bench.device.model.notifications[report][0] == DataSubtype.WIFI_REP << 2 | 1
 
 
@@ -411,10 +428,8 @@ async def test_fault_corrupt_crc_of_reply(blufi_bench: BenchFactory, profile: st
         await client.negotiate_security()
         sent = len(bench.device.model.notifications)
         bench.device.model.config.faults.corrupt_crc_notifications = {sent}
-        start = time.monotonic()
         with pytest.raises(BlufiChecksumError):
             await client.get_version()
-        assert time.monotonic() - start < 0.9
         assert not client.is_connected
 
 
@@ -423,9 +438,9 @@ async def test_fault_corrupt_crc_of_reply(blufi_bench: BenchFactory, profile: st
 async def test_fault_disconnect_at_step(blufi_bench: BenchFactory, profile: str, step: int) -> None:
     config = _config(faults=BlufiFaults(disconnect_at_write=step), dh_private_bits=256)
     async with blufi_bench(profile=profile, config=config) as bench:
-        err, elapsed, _ = await _fault_run(bench, timeout=5.0, ack_timeout=5.0)
+        err, _ = await _fault_run(bench, timeout=30.0, ack_timeout=30.0)
+        # promptly: the loss itself, not a timeout
         assert isinstance(err, ProvisioningConnectionError), err
-        assert elapsed < 2.0  # promptly, not at the 5 s timeout
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -446,11 +461,10 @@ async def test_fault_error_code(
     # write 0 is GET_VERSION: the device answers it with the error report instead
     config = _config(faults=BlufiFaults(error_at_write={0: code}))
     async with blufi_bench(profile=profile, config=config) as bench:
-        err, elapsed, _ = await _fault_run(bench)
+        err, _ = await _fault_run(bench)
         assert isinstance(err, error_type), err
         assert isinstance(err, BlufiDeviceError)
         assert err.code == code
-        assert elapsed < 1.0
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -459,9 +473,10 @@ async def test_fault_error_during_negotiation_refuses_credentials(
 ) -> None:
     config = _config(faults=BlufiFaults(error_at_write={1: ErrorCode.DH_PARAM_ERROR}))
     async with blufi_bench(profile=profile, config=config) as bench:
-        err, _, _ = await _fault_run(bench)
+        err, _ = await _fault_run(bench)
         assert isinstance(err, BlufiSecurityError)
-        assert isinstance(err.__cause__, BlufiDeviceSecurityError)
+        # DH_PARAM_ERROR (V1: then the legacy group is tried on a link the fault broke)
+        assert isinstance(err.__cause__, BlufiDeviceError)
         assert "sta_ssid" not in bench.device.model.fields
         assert "sta_passwd" not in bench.device.model.fields
 
@@ -498,14 +513,12 @@ async def test_device_silence_times_out_on_every_wait(blufi_bench: BenchFactory)
             lambda: client.get_version(),
             lambda: client.get_wifi_status(),
             lambda: client.negotiate_security(BlufiSecurity.V1),
-            lambda: client.set_opmode(OpMode.STA),
+            lambda: client.set_opmode(OpMode.STA, ack=True),
             lambda: client.wait_custom_data(0.3),
         ):
             await client.connect()
-            start = time.monotonic()
             with pytest.raises(BlufiTimeoutError):
                 await call()
-            assert time.monotonic() - start < 1.5
             assert not client.is_connected
 
 
@@ -528,11 +541,12 @@ async def test_leading_zero_secret_interop(blufi_bench: BenchFactory, profile: s
 
     b = 0x1234567 if profile == "v5.5" else 0x7654321
     session_cls = security.V1Session if profile == "v5.5" else security.V2Session
-    a = _leading_zero_client_key(b, session_cls.p, session_cls.key_bytes)
+    group = session_cls.default_group
+    a = _leading_zero_client_key(b, group.p, group.size)
     config = _config(dh_private_key=b)
     async with blufi_bench(profile=profile, config=config) as bench:
         client = bench.client(timeout=1.0)
-        client._session_factory = lambda _sec: session_cls(a)
+        client.session_factory = lambda group: session_cls(a, group=group)
         async with client:
             assert await client.negotiate_security() is SECURITY[profile]
             assert await client.get_version() == VERSIONS[profile]  # encrypted + CRC: key ok
@@ -549,7 +563,7 @@ async def test_leading_zero_secret_interop(blufi_bench: BenchFactory, profile: s
                 self.key = hashlib.sha256(stripped).digest()
                 return security.V2Cipher(self.key, stripped, "phone")
 
-        client._session_factory = lambda _sec: WrongZeros(a)
+        client.session_factory = lambda group: WrongZeros(a, group=group)
         await client.connect()
         await client.negotiate_security()
         with pytest.raises(BlufiChecksumError):

@@ -8,7 +8,16 @@ from pathlib import Path
 import re
 from typing import Any
 
-VECTORS = Path(__file__).resolve().parents[3].parent / "shared" / "vectors"
+_REPO = Path(__file__).resolve().parents[3]
+#: The repository's copy (``tests/data/vectors``), else the shared reference beside it.
+VECTORS = next(
+    (
+        path
+        for path in (_REPO / "tests" / "data" / "vectors", _REPO.parent / "shared" / "vectors")
+        if path.is_dir()
+    ),
+    _REPO / "tests" / "data" / "vectors",
+)
 
 _LINE = re.compile(
     r"^\s*[\d.]+ (?P<dir>[WN]) (?P<name>\S+)\s+fc=(?P<fc>[A-Z]*)\s+seq=(?P<seq>\d+)\s+"
