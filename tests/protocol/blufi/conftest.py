@@ -14,14 +14,6 @@ from bench.emulators.blufi import BlufiDeviceConfig, Esp32BlufiEmulator, WifiAp
 from bench.radio import Radio
 from custom_components.ble_provisioning.protocol.blufi import SERVICE_UUID, AsyncBlufiClient
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "blufi_soak: long BluFi soak (1 000 negotiations); deselect with -m 'not blufi_soak'",
-    )
-
-
 HOME = WifiAp("HomeNet", rssi=-45, password="password1", bssid="a4:cf:12:34:56:78")
 OFFICE = WifiAp("Office-5G", rssi=-67, password="office-pass")
 CAFE = WifiAp("Cafe Free WiFi", rssi=-81)
