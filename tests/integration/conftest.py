@@ -47,6 +47,8 @@ from custom_components.ble_provisioning.const import (
 PASSWORD = "correct-horse-battery-staple"
 BLUFI_ADDRESS = "24:0A:C4:00:00:01"
 BLUENET_ADDRESS = "B0:0B:1E:00:00:01"
+#: DH private value size of the emulated ESP32 in tests (the benchmark keeps the firmware's).
+TEST_DH_PRIVATE_BITS = 256
 
 
 @pytest.fixture(autouse=True)
@@ -146,6 +148,10 @@ class Bench:
         """Add an ESP32 BluFi emulator (default: v6.0 profile and :func:`blufi_networks`)."""
         if config is None:
             config = BlufiDeviceConfig(networks=blufi_networks(), seed=1)
+        if config.dh_private_bits is None and config.dh_private_key is None:
+            # The firmware's 3072-bit V2 private value costs ~1 s of CPU per negotiation (more
+            # under load); the integration does not depend on its size.
+            config.dh_private_bits = TEST_DH_PRIVATE_BITS
         emulator: Esp32BlufiEmulator = await self.add(
             Esp32BlufiEmulator(config, **kwargs), wait=wait
         )

@@ -331,7 +331,7 @@ async def test_runtime_failure_device_gone(hass: HomeAssistant, blufi_device: An
     await wait_for(lambda: not emulator.connections)
     emulator.model.config.faults = BlufiFaults(ignore_writes_from=0)
     with (
-        patch.object(const, "CONNECT_TIMEOUT", 0.3),
+        patch.object(const, "CONNECT_TIMEOUT", 1.0),  # bounds the connect too: not less
         pytest.raises(HomeAssistantError) as err,
     ):
         await _call(hass, "get_status", {"device_id": device_id})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+import itertools
 import logging
 
 from bleak import BleakClient
@@ -214,19 +215,17 @@ async def test_scan_hidden_ssid_cuts_the_list(start_daemon: Start) -> None:
 
 async def test_scan_empty_environment_returns_empty(start_daemon: Start) -> None:
     emulator, client = await start_daemon(fast_config(networks=[]))
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    assert await client.scan_networks(timeout=5.0, stall_timeout=0.2) == []
-    assert loop.time() - start < 1.5  # two stalls, not the whole timeout
+    assert await client.scan_networks(timeout=60.0, stall_timeout=0.2) == []
+    # Ended by two stalls (subscribe, silence, re-subscribe once, silence), not the timeout.
+    assert len(emulator.model.network_chains_at_start) == 2
     assert client.is_connected
     assert emulator.model.networks_notified() == []
 
 
 async def test_scan_picks_up_a_network_appearing_while_polling(start_daemon: Start) -> None:
     emulator, client = await start_daemon(fast_config(networks=[]))
-    scan = asyncio.ensure_future(client.scan_networks(timeout=5.0, stall_timeout=1.0))
-    await asyncio.sleep(0.1)
-    assert emulator.model.networks_notifying  # subscribed, polling an empty list
+    scan = asyncio.ensure_future(client.scan_networks(timeout=30.0, stall_timeout=5.0))
+    await wait_for(lambda: emulator.model.networks_notifying)  # subscribed, empty list
     emulator.model.set_networks(_env("late"))
     assert await scan == ["late"]
 
@@ -376,13 +375,19 @@ async def test_provision_utf8_ssid(start_daemon: Start) -> None:
 
 async def test_provision_wrong_password(start_daemon: Start) -> None:
     emulator, client = await start_daemon()
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    result = await client.provision("home", "wrong password", timeout=5.0)
+    result = await client.provision("home", "wrong password", timeout=30.0)
     assert result.outcome is ProvisionOutcome.WRONG_PASSWORD
     assert not result.success
     assert result.hostname is None
-    assert loop.time() - start < 1.0  # no waiting for the retries
+    # Decided at the first 2 -> 1, not after the daemon's retries (which go on for ever).
+    states = [s.state for s in result.states_seen]
+    assert states[-1] is BluenetState.DISCONNECTED
+    failures = sum(
+        1
+        for before, after in itertools.pairwise(states)
+        if (before, after) == (BluenetState.CONNECTING, BluenetState.DISCONNECTED)
+    )
+    assert failures == 1
     # The daemon keeps re-activating the profile at each rescan: 2 <-> 1 bouncing.
     await wait_for(lambda: len(emulator.model.states_notified()) >= 6, timeout=3.0)
     assert emulator.model.states_notified()[:4] == [b"\x02home", b"\x01", b"\x02home", b"\x01"]
@@ -652,12 +657,9 @@ async def test_disconnect_while_waiting_for_state(start_daemon: Start) -> None:
         faults=Faults(disconnect_after_state_notifications=1),
     )
     _emulator, client = await start_daemon(config)
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    with pytest.raises(BluenetConnectionError) as info:
-        await client.provision("home", "correct horse", timeout=10.0, connecting_timeout=8.0)
+    with pytest.raises(BluenetConnectionError) as info:  # the drop ends it: no outcome, no timeout
+        await client.provision("home", "correct horse", timeout=30.0, connecting_timeout=20.0)
     assert isinstance(info.value, ProvisioningError)
-    assert loop.time() - start < 3.0  # promptly, not after a timeout
     assert not client.is_connected
 
 

@@ -61,6 +61,7 @@ def harness() -> Any:
     made: list[_Harness] = []
 
     def make(profile: str = "v5.5", **kwargs: Any) -> _Harness:
+        kwargs.setdefault("dh_private_bits", 256)  # the firmware's 3072 bits cost ~1 s of CPU
         config = BlufiDeviceConfig(networks=default_networks(), seed=5, **kwargs)
         made.append(_Harness(profile, config))
         return made[-1]
