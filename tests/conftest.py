@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
+from hypothesis import HealthCheck, settings
 import pytest
 
 pytest_plugins = ["bench.pytest_plugin"]
+
+# Property tests are deterministic in the suite: a fixed example sequence per test (no random
+# seed, no example database replaying old failures) and no wall-clock limits (a per-example
+# deadline or the too-slow health check fail on a busy machine). HYPOTHESIS_PROFILE=explore
+# runs them with random examples, to look for new failures on purpose.
+settings.register_profile(
+    "suite",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("explore", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
 @pytest.fixture(autouse=True)
