@@ -53,6 +53,10 @@ class _Harness:
     def close(self) -> None:
         self.client.disconnect()
         self.client._run(self._stop())
+        # The client's loop ran the DH work in its default executor, and BlufiClient.close()
+        # does not wait for the executor's thread: on a busy machine it was still alive when
+        # phcc's cleanup check looked for lingering threads.
+        self.client._run(self.client._loop.shutdown_default_executor())
         self.client.close()
 
 
