@@ -5,7 +5,6 @@ Every test drives Home Assistant's bluetooth manager, the virtual proxy and the 
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
@@ -717,12 +716,10 @@ async def test_reconfigure_bluenet_updates_hostname(hass: HomeAssistant, bench: 
     result = await submit_wifi(hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD})
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_HOSTNAME] == "http://192.168.178.100:6543/-/"
-    # The reload reconnects right after the flow's disconnect: it must not wait for a timeout.
-    loop = asyncio.get_running_loop()
-    start = loop.time()
+    # The reload reconnects right after the flow's disconnect (the bench once left a pending
+    # connection behind there: tests/bench/test_radio.py checks that none is left).
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert loop.time() - start < 5.0
 
 
 async def test_reconfigure_device_out_of_range(hass: HomeAssistant, bench: Bench) -> None:
