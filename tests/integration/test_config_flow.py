@@ -538,14 +538,15 @@ async def test_blufi_provision_errors_then_retry(
 ) -> None:
     """Each real outcome is a translated form error; the last SSID is pre-selected."""
     emulator = await bench.blufi(BlufiDeviceConfig(networks=_blufi_env(), seed=2))
-    result = await confirm_discovery(hass, BLUFI_ADDRESS)
-    if faults is not None:
-        emulator.model.config.faults = faults
     # Only the timeout cases wait for their timeout; every other outcome must not meet one.
+    # The flow's device takes CONNECT_TIMEOUT when the confirm step creates it.
     with (
         patch.object(const, "PROVISION_TIMEOUT", 1.0 if error == "provision_timeout" else 30),
         patch.object(const, "CONNECT_TIMEOUT", 1.0 if error == "timeout" else 30),
     ):
+        result = await confirm_discovery(hass, BLUFI_ADDRESS)
+        if faults is not None:
+            emulator.model.config.faults = faults
         result = await submit_wifi(hass, result["flow_id"], user_input)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "wifi"

@@ -25,7 +25,7 @@ ADDRESS = "AA:BB:CC:DD:EE:21"
 async def _device(radio: Radio, peripheral: Generic) -> BLEDevice:
     await radio.add_peripheral(peripheral)
     device = await BleakScanner.find_device_by_address(
-        peripheral.address, timeout=3.0, backend=radio.scanner_backend
+        peripheral.address, timeout=30.0, backend=radio.scanner_backend
     )
     assert device is not None
     return device

@@ -33,7 +33,7 @@ class Bench:
     device: Esp32BlufiEmulator
     ble_device: BLEDevice
 
-    def client(self, timeout: float = 10.0, ack_timeout: float = 5.0) -> AsyncBlufiClient:
+    def client(self, timeout: float = 30.0, ack_timeout: float = 30.0) -> AsyncBlufiClient:
         return AsyncBlufiClient(
             self.ble_device,
             backend=self.radio.client_backend,
@@ -42,7 +42,7 @@ class Bench:
         )
 
 
-async def find_blufi(radio: Radio, timeout: float = 3.0) -> BLEDevice:
+async def find_blufi(radio: Radio, timeout: float = 30.0) -> BLEDevice:
     """Scan as the official apps do: by the advertised service 0xFFFF."""
     device = await BleakScanner.find_device_by_filter(
         lambda _d, adv: SERVICE_UUID in adv.service_uuids,

@@ -222,7 +222,7 @@ async def test_every_message_type(blufi_bench: BenchFactory, profile: str, mtu: 
             assert status.sta_state == StaConnState.FAIL
             assert status.end_reason == WifiReason.NONE
             assert status.rssi == -128
-            networks = await client.scan_wifi(timeout=10)
+            networks = await client.scan_wifi(timeout=60)
             assert [(n.ssid, n.rssi) for n in networks] == [
                 ("HomeNet", -45),
                 ("Office-5G", -67),
@@ -233,7 +233,7 @@ async def test_every_message_type(blufi_bench: BenchFactory, profile: str, mtu: 
             assert len(ack_frames) == 1
             await client.set_sta_config("HomeNet", "password1", bssid="a4:cf:12:34:56:78")
             await client.connect_ap()
-            await asyncio.wait_for(connected.wait(), 10)
+            await asyncio.wait_for(connected.wait(), 60)
             assert reports[-1].sta_state == StaConnState.CONNECTED  # unsolicited push
             assert reports[-1].bssid == "a4:cf:12:34:56:78"
             unregister()
@@ -258,14 +258,14 @@ async def test_every_message_type(blufi_bench: BenchFactory, profile: str, mtu: 
             )
             payload = bytes(range(256)) * 12 + b"tail"
             await client.send_custom_data(payload)
-            assert await client.wait_custom_data(10) == payload  # echo, fragmented both ways
+            assert await client.wait_custom_data(60) == payload  # echo, fragmented both ways
             await client.send_custom_data(b"ping")
-            assert await client.wait_custom_data(10) == b"pong" * 100
+            assert await client.wait_custom_data(60) == b"pong" * 100
             assert custom == [payload, b"pong" * 100]
             if mtu == 517:
                 big = bytes(i * 7 & 0xFF for i in range(65535))
                 await client.send_custom_data(big)
-                assert await client.wait_custom_data(10) == big
+                assert await client.wait_custom_data(60) == big
             with pytest.raises(InvalidInputError):
                 await client.send_custom_data(bytes(65536))
             assert client.is_connected  # invalid input sends nothing and keeps the link
