@@ -110,14 +110,14 @@ async def _setup(radio: Radio) -> tuple[CountingEmulator, BLEDevice]:
     )
     await radio.add_peripheral(emulator)
     ble_device = await BleakScanner.find_device_by_address(
-        ADDRESS, timeout=3.0, backend=radio.scanner_backend
+        ADDRESS, timeout=30.0, backend=radio.scanner_backend
     )
     assert ble_device is not None
     return emulator, ble_device
 
 
 async def _wait_disconnected(device: ProvisioningDevice) -> None:
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(30):
         while device.is_connected:  # noqa: ASYNC110 - the idle release has no public event
             await asyncio.sleep(0.01)
 
