@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-import itertools
 import logging
 
 from bleak import BleakClient

@@ -11,6 +11,7 @@ import pytest
 
 from bench.emulators.blufi import BlufiDeviceConfig, BlufiFaults, WifiAp
 from custom_components.ble_provisioning.protocol.blufi import (
+    AsyncBlufiClient,
     BlufiChecksumError,
     BlufiDeviceError,
     BlufiDeviceFormatError,
