@@ -156,7 +156,9 @@ async def async_resolve(hostname: str) -> str | None:
             infos = await asyncio.get_running_loop().getaddrinfo(
                 host, None, type=socket.SOCK_STREAM
             )
-    except (OSError, TimeoutError) as err:
+    except (OSError, TimeoutError, UnicodeError, RuntimeError) as err:
+        # No answer, a name that is not IDNA, or a resolver that refuses to run (tests): the
+        # address stays unknown until the DHCP discovery or a later host name tells.
         _LOGGER.debug("Could not resolve %s: %s", host, err)
         return None
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
