@@ -43,7 +43,7 @@ from .const import (
     DOMAIN,
 )
 from .coordinator import flow_scan_data
-from .device import async_forget_discovery, flow_errors
+from .device import async_forget_discovery, failure_form_error, flow_errors
 from .device_data import accepted_hostname, accepted_ssid, accepted_version
 from .flow_device import FlowDevice
 from .flow_network import FlowNetwork
@@ -51,7 +51,7 @@ from .network import Sighting, async_entry_for_mac, async_seen, candidate_data, 
 from .options_flow import BleProvisioningOptionsFlow
 from .protocol.device import ProvisioningDevice, device_class
 from .protocol.device_blufi import security_for_version
-from .protocol.diagnosis import JoinDiagnosis, diagnose
+from .protocol.diagnosis import diagnose
 from .protocol.discovery import device_filter, protocol_from_service_uuids
 from .protocol.errors import MissingServiceError, ProvisioningError
 from .protocol.identity import normalize_mac
@@ -59,7 +59,6 @@ from .protocol.models import (
     DeviceIdentity,
     Protocol,
     ProvisioningSecurity,
-    ProvisionOutcome,
     ProvisionReport,
     ProvisionRequest,
     WifiMode,
@@ -82,23 +81,8 @@ from .wifi_request import provision_request
 _LOGGER = logging.getLogger(__name__)
 
 
-def _outcome_error(outcome: ProvisionOutcome) -> str:
-    """Form error of an unsuccessful outcome ("timeout" alone means the device was silent)."""
-    return "provision_timeout" if outcome is ProvisionOutcome.TIMEOUT else outcome.value
-
-
-#: Form errors of the diagnoses that say more than the outcome (see protocol.diagnosis).
-_DIAGNOSIS_ERRORS = {
-    JoinDiagnosis.NOT_VISIBLE: "network_not_found",
-    JoinDiagnosis.WEAK_SIGNAL: "weak_signal",
-    JoinDiagnosis.WRONG_PASSWORD: "wrong_password",
-    JoinDiagnosis.AP_REJECTED: "ap_rejected",
-    JoinDiagnosis.UNSUPPORTED_SECURITY: "unsupported_security",
-}
-
-
 def _failure_error(report: ProvisionReport, networks: list[WifiNetwork] | None) -> str:
-    """Form error of a failed provisioning: the diagnosis when there is one, else the outcome."""
+    """Return the form error of a failed provisioning, diagnosed with the flow's scan."""
     failure = diagnose(
         report.outcome,
         report.ssid,
@@ -106,9 +90,7 @@ def _failure_error(report: ProvisionReport, networks: list[WifiNetwork] | None) 
         rssi=report.rssi,
         networks=networks,
     )
-    if failure is not None and failure.diagnosis in _DIAGNOSIS_ERRORS:
-        return _DIAGNOSIS_ERRORS[failure.diagnosis]
-    return _outcome_error(report.outcome)
+    return failure_form_error(report.outcome, failure)
 
 
 def _device_name(info: bluetooth.BluetoothServiceInfoBleak, protocol: Protocol) -> str:

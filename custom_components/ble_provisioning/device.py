@@ -16,8 +16,9 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from . import const
 from .const import DOMAIN
 from .protocol.device import ProvisioningDevice, create_device
+from .protocol.diagnosis import JoinDiagnosis, JoinFailure
 from .protocol.errors import InvalidInputError, OperationNotSupportedError, ProvisioningError
-from .protocol.models import Protocol
+from .protocol.models import Protocol, ProvisionOutcome
 from .protocol.slots import ConnectionSlots
 from .slots import ha_slots
 
@@ -90,3 +91,35 @@ def flow_errors(err: ProvisioningError) -> dict[str, str]:
     if isinstance(err, InvalidInputError):
         return {err.field or "base": err.reason}
     return {"base": err.error_key}
+
+
+#: Diagnoses that say more than the outcome, and their form error keys (the action's
+#: translation key is ``join_<diagnosis>``, with the device's raw end reason code).
+DIAGNOSIS_ERRORS = {
+    JoinDiagnosis.NOT_VISIBLE: "network_not_found",
+    JoinDiagnosis.WEAK_SIGNAL: "weak_signal",
+    JoinDiagnosis.WRONG_PASSWORD: "wrong_password",
+    JoinDiagnosis.AP_REJECTED: "ap_rejected",
+    JoinDiagnosis.UNSUPPORTED_SECURITY: "unsupported_security",
+}
+
+
+def failure_form_error(outcome: ProvisionOutcome, failure: JoinFailure | None) -> str:
+    """Return a failed provisioning's form error: the diagnosis if it says more, or the outcome.
+
+    A timeout alone means the device was silent (``provision_timeout``).
+    """
+    if failure is not None and failure.diagnosis in DIAGNOSIS_ERRORS:
+        return DIAGNOSIS_ERRORS[failure.diagnosis]
+    return "provision_timeout" if outcome is ProvisionOutcome.TIMEOUT else outcome.value
+
+
+def failure_action_key(outcome: ProvisionOutcome, failure: JoinFailure | None) -> str:
+    """Return the action error's translation key for a failed provisioning (as the form)."""
+    if (
+        failure is not None
+        and failure.diagnosis in DIAGNOSIS_ERRORS
+        and failure.diagnosis is not JoinDiagnosis.WRONG_PASSWORD
+    ):
+        return f"join_{failure.diagnosis.value}"
+    return f"provision_{outcome.value}"

@@ -34,9 +34,8 @@ from .const import (
     DOMAIN,
 )
 from .coordinator import BleProvisioningConfigEntry, BleProvisioningCoordinator
-from .device import ha_error
+from .device import failure_action_key, ha_error
 from .protocol.blufi.const import MAX_MESSAGE_LEN
-from .protocol.diagnosis import JoinDiagnosis
 from .protocol.errors import ProvisioningError
 from .protocol.models import SoftApAuth, WifiMode
 from .wifi_request import SOFTAP_CHANNELS, SOFTAP_MAX_CONNECTIONS, provision_request
@@ -125,17 +124,6 @@ def _coordinator(call: ServiceCall) -> BleProvisioningCoordinator:
     return entry.runtime_data
 
 
-#: Diagnoses that say more than the outcome: their own translated error (with the raw code).
-_DIAGNOSED = frozenset(
-    {
-        JoinDiagnosis.NOT_VISIBLE,
-        JoinDiagnosis.WEAK_SIGNAL,
-        JoinDiagnosis.AP_REJECTED,
-        JoinDiagnosis.UNSUPPORTED_SECURITY,
-    }
-)
-
-
 async def _run[T](coordinator: BleProvisioningCoordinator, operation: Awaitable[T]) -> T:
     """Await a device operation; map its errors to translated action errors."""
     try:
@@ -156,14 +144,10 @@ async def _async_provision_wifi(call: ServiceCall) -> ServiceResponse:
         )
     report = await _run(coordinator, coordinator.async_provision(request))
     if not report.success:
-        failure = coordinator.data.failure
-        key = f"provision_{report.outcome.value}"
-        if failure is not None and failure.diagnosis in _DIAGNOSED:
-            key = f"join_{failure.diagnosis.value}"
         code = report.end_reason_code
         raise HomeAssistantError(
             translation_domain=DOMAIN,
-            translation_key=key,
+            translation_key=failure_action_key(report.outcome, coordinator.data.failure),
             translation_placeholders={
                 "ssid": request.ssid,
                 "end_reason_code": "none" if code is None else str(code),
