@@ -39,6 +39,8 @@ from .harness import DEFAULT_DIR, ROOT, Context, write_report
 
 SECTIONS = ("P1", "P2", "P3", "P4", "P5", "P6", "FLEET", "SOAK")
 QUICK = ("P1", "P3", "P6")
+QUICK_CUSTOM_DATA = 8192
+"""Bytes of custom data in the quick P3 (the ratio to the bound does not depend on the size)."""
 STANDALONE = (IDEAL, BLUEZ_LOCAL)
 HOME_ASSISTANT = {"P1": (ESPHOME_PROXY,), "P4": tuple(PROFILES), "P5": tuple(PROFILES)}
 """Sections with a Home Assistant part, and the profiles it runs on."""
@@ -99,12 +101,13 @@ async def _standalone(
     if section == "P1":
         return await provisioning.run(profile, interval, runs)
     if section == "P2":
-        return await stall.run(profile, interval, max(runs, 5) if not options.quick else 3)
+        return await stall.run(profile, interval, options.runs or (3 if options.quick else 10))
     if section == "P3":
         mtus = tuple(int(mtu) for mtu in options.p3_mtus.split(",") if mtu) or (
             (517,) if options.quick else custom_data.MTUS
         )
-        return await custom_data.run(profile, interval, mtus)
+        size = QUICK_CUSTOM_DATA if options.quick else custom_data.SIZE
+        return await custom_data.run(profile, interval, mtus, size=size)
     if section == "P4":
         scenarios = _scenarios(options.devices, options.quick)
         return {"engine (no Home Assistant)": await engine.run(profile, interval, scenarios)}
@@ -151,9 +154,15 @@ def _ha_part(
             "-p",
             "no:cacheprovider",
             "--no-header",
-            "-x",
         ]
-        completed = subprocess.run(command, cwd=ROOT, env=env, check=False)  # noqa: S603
+        completed = subprocess.run(  # noqa: S603
+            command, cwd=ROOT, env=env, check=False, capture_output=True, text=True
+        )
+        log = DEFAULT_DIR / "home-assistant-scenarios.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(completed.stdout + completed.stderr, encoding="utf-8")
+        summary = completed.stdout.strip().splitlines()[-1:] or ["(no output)"]
+        sys.stdout.write(f"Home Assistant scenarios: {summary[0]} (log: {log})\n")
         if output.exists():
             found: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
             return found

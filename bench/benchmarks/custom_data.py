@@ -140,7 +140,12 @@ GOAL = 0.9
 
 
 async def run(
-    profile: str, interval: float, mtus: tuple[int, ...] = MTUS, *, profile_cpu: str = "auto"
+    profile: str,
+    interval: float,
+    mtus: tuple[int, ...] = MTUS,
+    *,
+    size: int = SIZE,
+    profile_cpu: str = "auto",
 ) -> dict[str, Any]:
     """Each MTU at ``interval``; the bench's CPU per frame at interval 0.
 
@@ -150,8 +155,8 @@ async def run(
     """
     results: dict[str, Any] = {}
     for mtu in mtus:
-        linked = await transfer(profile, interval, mtu)
-        bare = await transfer(profile, 0.0, mtu)
+        linked = await transfer(profile, interval, mtu, size)
+        bare = await transfer(profile, 0.0, mtu, size)
         row = {**linked, "cpu_per_frame_ms": bare["cpu_per_frame_ms"]}
         if interval > 0 and bare["cpu_per_frame_ms"] is not None:
             # What the bench's own work is of the time each frame has on the link (2 events).
@@ -159,7 +164,7 @@ async def run(
         short = linked["of_bound"] is not None and linked["of_bound"] < GOAL
         if profile_cpu == "always" or (profile_cpu == "auto" and (short or interval == 0)):
             cpu = cProfile.Profile()
-            await transfer(profile, 0.0, mtu, cpu=cpu)
+            await transfer(profile, 0.0, mtu, size, cpu=cpu)
             row["cpu_profile"] = cpu_split(cpu)
         results[str(mtu)] = row
     return results

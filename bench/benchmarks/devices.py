@@ -8,6 +8,7 @@ join after ``fail_after`` seconds.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 
 from bench.device import EmulatedPeripheral
@@ -24,6 +25,7 @@ from bench.emulators.bluenet import (
     WifiNetwork as BluenetNetwork,
 )
 from bench.emulators.blufi import BlufiDeviceConfig, Esp32BlufiEmulator, WifiAp
+from bench.fleet import build_fleet
 
 SSID = "HomeNet"
 PASSWORD = "correct-horse-battery"
@@ -93,6 +95,23 @@ def bluenet(
         networks=[network], timings=bluenet_timings(join_time=join_time, fail_time=fail_time)
     )
     return BluenetDaemonEmulator(config, address=address)
+
+
+def fleet(
+    kinds: list[str], *, ssid: str, password: str, wrong: Collection[int] = ()
+) -> list[EmulatedPeripheral]:
+    """:func:`bench.fleet.build_fleet`, with BluFi devices computing DH with 256-bit values.
+
+    Every emulator shares the bench's one process and event loop with every other: a fleet of
+    firmware-faithful V2 devices (3072-bit private values, about a second of CPU each here)
+    would measure the bench's CPU, not the engine's concurrency.
+    """
+    emulators = build_fleet(kinds, ssid=ssid, password=password, wrong=wrong)
+    for emulator in emulators:
+        if isinstance(emulator, Esp32BlufiEmulator):
+            config = getattr(emulator, "config", None) or emulator.model.config
+            config.dh_private_bits = 256
+    return emulators
 
 
 def names_of(emulator: EmulatedPeripheral) -> dict[str, str]:

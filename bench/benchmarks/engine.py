@@ -29,7 +29,7 @@ from typing import Any
 
 from bleak.backends.device import BLEDevice
 
-from bench.fleet import LinkCounter, build_fleet, close_fleet, mixed
+from bench.fleet import LinkCounter, close_fleet, mixed
 from bench.link.profiles import get_profile
 from bench.radio import Radio
 from custom_components.ble_provisioning.protocol.discovery import scan
@@ -37,6 +37,7 @@ from custom_components.ble_provisioning.protocol.engine import ProvisioningEngin
 from custom_components.ble_provisioning.protocol.models import ProvisionRequest
 from custom_components.ble_provisioning.protocol.slots import AdapterSlots
 
+from . import devices
 from .harness import DEFAULT_DIR, Context, write_report
 
 SSID = "HomeNet"
@@ -57,7 +58,9 @@ async def run_once(
 ) -> dict[str, Any]:
     """Provision ``count`` devices once; return the figures."""
     wrong_indices = set(range(1, 1 + wrong))
-    emulators = build_fleet(mixed(count, kinds), ssid=SSID, password=PASSWORD, wrong=wrong_indices)
+    emulators = devices.fleet(
+        mixed(count, kinds), ssid=SSID, password=PASSWORD, wrong=wrong_indices
+    )
     order = {emulator.address: index for index, emulator in enumerate(emulators)}
 
     def adapter_key(device: BLEDevice) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from bleak.backends.device import BLEDevice
 
-from bench.fleet import build_fleet, close_fleet, mixed
+from bench.fleet import close_fleet, mixed
 from bench.link.profiles import get_profile
 from bench.radio import Radio
 from custom_components.ble_provisioning.protocol.discovery import scan
@@ -23,6 +23,8 @@ from custom_components.ble_provisioning.protocol.fleet import FleetMove
 from custom_components.ble_provisioning.protocol.models import ProvisionRequest
 from custom_components.ble_provisioning.protocol.slots import AdapterSlots
 
+from . import devices
+
 NEW_SSID = "NewNet"
 NEW_PASSWORD = "moving-day-2026"
 DEVICES = 10
@@ -30,11 +32,11 @@ WAVE = 5
 
 
 async def move(
-    *, canary_fails: bool, profile: str, interval: float, devices: int = DEVICES
+    *, canary_fails: bool, profile: str, interval: float, count: int = DEVICES
 ) -> dict[str, Any]:
     """One fleet move; the canary is the first device."""
-    emulators = build_fleet(
-        mixed(devices),
+    emulators = devices.fleet(
+        mixed(count),
         ssid=NEW_SSID,
         password=NEW_PASSWORD,
         wrong={0} if canary_fails else set(),
@@ -49,7 +51,7 @@ async def move(
             for emulator in emulators:
                 await radio.add_peripheral(emulator)
             found = await scan(
-                60.0, backend=radio.scanner_backend, done=lambda seen: len(seen) >= devices
+                60.0, backend=radio.scanner_backend, done=lambda seen: len(seen) >= count
             )
             engine = ProvisioningEngine(
                 slots=AdapterSlots(3, adapter_key=adapter_key), backend=radio.client_backend
@@ -70,7 +72,7 @@ async def move(
         await close_fleet(emulators)
     canary = report.canary
     return {
-        "devices": devices,
+        "devices": count,
         "waves": fleet.waves,
         "canary_status": None if canary is None else canary.status,
         "total_s": round(total, 3),

@@ -134,6 +134,29 @@ def measure(
     return figures
 
 
+def connection_log(
+    recorder: AirRecorder,
+    emulator: EmulatedPeripheral,
+    names: dict[int, str],
+    interval: float,
+    since: float,
+) -> list[dict[str, Any]]:
+    """Every connection to ``emulator`` after ``since``: when, how long, which requests."""
+    log = []
+    for pdus in recorder.connections(emulator.address):
+        if pdus[0].anchor < since:
+            continue
+        connection = analyse(pdus, names, interval)
+        log.append(
+            {
+                "at_ms": ms(connection.anchor - since),
+                "session_ms": ms(connection.session),
+                "requests": [step.label for step in connection.steps if step.by == "client"],
+            }
+        )
+    return log
+
+
 def _ratio(measured: float | None, limit: float) -> float | None:
     if measured is None or limit <= 0:
         return None

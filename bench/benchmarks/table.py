@@ -225,11 +225,18 @@ def render(sections: dict[str, Any]) -> str:
         for name, value in sections.items():
             if name.split("@")[0] != key:
                 continue
-            label = f"{title} [{name.split('@', 1)[1]}]" if "@" in name else title
-            if isinstance(value, dict) and "skipped" in value:
+            where = name.split("@", 1)[1] if "@" in name else ""
+            label = f"{title} [{where}]" if where else title
+            if name.endswith(" errors"):
+                lines = "\n".join(f"  {test}: {text[:300]}" for test, text in value.items())
+                parts.append(f"{label}\n{lines}")
+            elif isinstance(value, dict) and "skipped" in value:
                 parts.append(f"{label}\n  skipped: {value['skipped']}")
             elif isinstance(value, dict) and "error" in value and len(value) == 1:
                 parts.append(f"{label}\n  error: {value['error']}")
             else:
-                parts.append(f"{label}\n{formatter(value)}")
+                try:
+                    parts.append(f"{label}\n{formatter(value)}")
+                except (KeyError, TypeError, AttributeError) as err:
+                    parts.append(f"{label}\n  (incomplete figures: {err!r}; see the JSON)")
     return "\n\n".join(parts)
