@@ -399,6 +399,12 @@ async def test_identify_device_gone(hass: HomeAssistant, bench: Bench) -> None:
 # ---------------------------------------------------------------------------- Wi-Fi form
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 10 item 1: the client sends an empty STA_PASSWD frame for the open network "
+    "'Cafe'; ESP-IDF's example then requires WPA2-PSK and refuses it (reason 211)",
+)
 async def test_wifi_form_validation_and_rescan(hass: HomeAssistant, bench: Bench) -> None:
     """Invalid input is caught before anything is sent; rescan asks the device again."""
     emulator = await bench.blufi()
@@ -671,6 +677,12 @@ async def test_abort_during_provisioning_releases_device(hass: HomeAssistant, be
 # ---------------------------------------------------------------------------- reconfigure
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 10 item 1: the client sends an empty STA_PASSWD frame for the open network "
+    "'Cafe'; ESP-IDF's example then requires WPA2-PSK and refuses it (reason 211)",
+)
 async def test_reconfigure_moves_device_to_other_network(hass: HomeAssistant, bench: Bench) -> None:
     """Reconfigure re-provisions a configured device and reloads the entry."""
     emulator = await bench.blufi()

@@ -164,6 +164,11 @@ async def test_provision_timeout_result(blufi_bench: BenchFactory, profile: str)
         assert not client.is_connected
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 10 item 1: the client sends an empty STA_PASSWD frame for an open network; "
+    "ESP-IDF's example then requires WPA2-PSK and refuses the open AP (reason 211)",
+)
 async def test_provision_open_network_and_bssid(blufi_bench: BenchFactory) -> None:
     async with blufi_bench(profile="v5.5") as bench:
         result = await bench.client().provision(
@@ -234,7 +239,10 @@ async def test_every_message_type(blufi_bench: BenchFactory, profile: str, mtu: 
             await client.disconnect_ap()
             status = await client.get_wifi_status()
             assert status.sta_state == StaConnState.FAIL
-            assert status.end_reason == WifiReason.ASSOC_LEAVE
+            # ESP-IDF's example records no end reason for a deliberate disconnect: the report
+            # keeps the max-retry field of the last connect (blufi_example_main.c).
+            assert status.end_reason is None
+            assert status.max_reconnects == 2
             await client.set_softap_config(
                 SoftApConfig("ESP_SOFTAP", "softap-pass", 6, 3, SoftApAuthMode.WPA2_PSK)
             )
