@@ -46,6 +46,15 @@ HOME_ASSISTANT = {"P1": (ESPHOME_PROXY,), "P4": tuple(PROFILES), "P5": tuple(PRO
 """Sections with a Home Assistant part, and the profiles it runs on."""
 
 
+SKIPPED = {
+    "client": "client-level: runs on the stand-alone profiles (ideal, bluez-local)",
+    "FLEET": (
+        "the library's fleet move runs on the stand-alone profiles; Home Assistant's fleet"
+        " action is not on this commit"
+    ),
+}
+
+
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="scripts/bench", description="Benchmarks on the bench's link profiles."
@@ -73,6 +82,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--devices", default="", help="P4 scenarios as N or N:wrong (default 20,50,20:3)"
+    )
+    parser.add_argument(
+        "--render", type=Path, help="print the tables of an earlier report and exit"
     )
     options = parser.parse_args(argv)
     wanted = [part.strip().upper() for part in options.only.split(",") if part.strip()]
@@ -188,23 +200,37 @@ async def _run_standalone(
     sections: dict[str, Any] = {}
     for section in options.sections:
         if section == "SOAK":
-            sections["SOAK@ideal 0 ms"] = await _standalone(section, IDEAL, context, options)
+            sections["SOAK@ideal 0 ms"] = await _guarded(section, IDEAL, context, options)
             continue
         for profile in profiles:
             key = f"{section}@{profile}"
             if profile not in STANDALONE:
                 if section not in HOME_ASSISTANT:
-                    sections[key] = {"skipped": "client-level: runs on ideal and bluez-local"}
+                    sections[key] = {"skipped": SKIPPED.get(section, SKIPPED["client"])}
                 continue
             if section == "P5":
                 continue
-            sections[key] = await _standalone(section, profile, context, options)
+            sections[key] = await _guarded(section, profile, context, options)
     return sections
+
+
+async def _guarded(
+    section: str, profile: str, context: Context, options: argparse.Namespace
+) -> Any:
+    """Run one section; a section that breaks is reported, and the others still run."""
+    try:
+        return await _standalone(section, profile, context, options)
+    except Exception as err:  # noqa: BLE001 - one broken section must not lose the others
+        return {"error": f"{type(err).__name__}: {err}"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the chosen sections; print the tables; write the JSON report."""
     options = _parse(argv)
+    if options.render is not None:
+        report = json.loads(options.render.read_text(encoding="utf-8"))
+        sys.stdout.write(_header(report["context"]) + table.render(report["results"]) + "\n")
+        return 0
     profiles = list(PROFILES) if options.profile == "all" else [options.profile]
     context = Context(profile=options.profile, interval_ms=options.interval_ms, quick=options.quick)
     sections = asyncio.run(_run_standalone(options, profiles, context))
@@ -212,12 +238,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = "bench-quick" if options.quick else f"bench-{options.profile}"
     path = options.json or DEFAULT_DIR / f"{name}.json"
     write_report(path, context, name, sections)
-    header = context.as_dict()
-    sys.stdout.write(
-        f"\ncommit {header['commit']}{' (dirty)' if header['dirty'] else ''}, leg {header['leg']}"
-        f" (Python {header['python']}), profile {options.profile}, interval"
-        f" {options.interval_ms:g} ms, load average {header['load_average_start']} ->"
-        f" {header['load_average_end']} on {header['cpus']} CPUs\n\n"
-    )
-    sys.stdout.write(table.render(sections) + f"\n\nwritten: {path}\n")
+    sys.stdout.write(_header(context.as_dict()) + table.render(sections) + f"\n\nwritten: {path}\n")
     return 0
+
+
+def _header(context: dict[str, Any]) -> str:
+    return (
+        f"\ncommit {context['commit']}{' (dirty)' if context['dirty'] else ''}, leg"
+        f" {context['leg']} (Python {context['python']}), profile {context['profile']}, interval"
+        f" {context['interval_ms']:g} ms, load average {context['load_average_start']} ->"
+        f" {context['load_average_end']} on {context['cpus']} CPUs\n\n"
+    )

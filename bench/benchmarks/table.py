@@ -49,7 +49,8 @@ def p1(rows: list[dict[str, Any]]) -> str:
     body = []
     for row in rows:
         if "runs" not in row:
-            body.append([row["case"], row.get("unavailable") or row.get("error"), *[""] * 6])
+            reason = str(row.get("unavailable") or row.get("error"))
+            body.append([row["case"], reason[:60] + ("..." if len(reason) > 60 else ""), *[""] * 6])
             continue
         waits = ", ".join(
             f"{wait['before']} +{wait['beyond_model_ms']:g}" for wait in row["client_waits"][:3]
@@ -89,6 +90,7 @@ def p3(results: dict[str, Any]) -> str:
     """P3: custom data against the frame bound."""
     header = [
         "MTU",
+        "bytes",
         "frames (min)",
         "transfer ms",
         "bound ms",
@@ -100,6 +102,7 @@ def p3(results: dict[str, Any]) -> str:
     body = [
         [
             row["mtu"],
+            row["bytes"],
             f"{row['frames']} ({row['frames_minimum']})",
             row["transfer_ms"],
             row["bound_ms"],
@@ -209,7 +212,7 @@ def soak(results: dict[str, Any]) -> str:
 FORMATS: dict[str, tuple[str, Callable[[Any], str]]] = {
     "P1": ("P1 one provisioning vs the physical limit", p1),
     "P2": ("P2 event-loop stall during a negotiation", p2),
-    "P3": ("P3 64 KiB custom data vs the BluFi frame bound", p3),
+    "P3": ("P3 custom data vs the BluFi frame bound", p3),
     "P4": ("P4 many devices", p4),
     "P5": ("P5 slot time at rest", p5),
     "P6": ("P6 device failure to reported outcome", p6),
