@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+import contextlib
+from dataclasses import dataclass
 import json
 import math
 from pathlib import Path
@@ -29,6 +31,7 @@ from typing import Any
 
 from bleak.backends.device import BLEDevice
 
+from bench.device import EmulatedPeripheral
 from bench.fleet import LinkCounter, close_fleet, mixed
 from bench.link.profiles import get_profile
 from bench.radio import Radio
@@ -46,6 +49,42 @@ GOAL = 1.2
 """Issue 11: total time within 1.2 x the ideal."""
 
 
+@dataclass(slots=True)
+class FleetOnRadio:
+    """A fleet on a started radio, scanned, with the adapter each device counts against."""
+
+    radio: Radio
+    targets: list[Target]
+    adapter_key: Callable[[BLEDevice], str]
+
+    def slots(self, slots: int) -> AdapterSlots:
+        """``slots`` per emulated adapter."""
+        return AdapterSlots(slots, adapter_key=self.adapter_key)
+
+
+@contextlib.asynccontextmanager
+async def fleet_on_radio(
+    emulators: list[EmulatedPeripheral], *, profile: str, interval: float, adapters: int
+) -> AsyncIterator[FleetOnRadio]:
+    """Put ``emulators`` on a radio, find them all; device i counts against adapter i % N."""
+    order = {emulator.address: index for index, emulator in enumerate(emulators)}
+
+    def adapter_key(device: BLEDevice) -> str:
+        return f"hci{order.get(device.address.upper(), 0) % adapters}"
+
+    try:
+        async with Radio(profile=get_profile(profile, interval=interval)) as radio:
+            for emulator in emulators:
+                await radio.add_peripheral(emulator)
+            found = await scan(
+                60.0, backend=radio.scanner_backend, done=lambda seen: len(seen) >= len(emulators)
+            )
+            targets = [Target(item.ble_device, item.protocol, item.name) for item in found]
+            yield FleetOnRadio(radio, targets, adapter_key)
+    finally:
+        await close_fleet(emulators)
+
+
 async def run_once(
     count: int,
     *,
@@ -61,29 +100,17 @@ async def run_once(
     emulators = devices.fleet(
         mixed(count, kinds), ssid=SSID, password=PASSWORD, wrong=wrong_indices
     )
-    order = {emulator.address: index for index, emulator in enumerate(emulators)}
-
-    def adapter_key(device: BLEDevice) -> str:
-        return f"hci{order.get(device.address.upper(), 0) % adapters}"
-
-    try:
-        async with Radio(profile=get_profile(profile, interval=interval)) as radio:
-            for emulator in emulators:
-                await radio.add_peripheral(emulator)
-            found = await scan(
-                60.0, backend=radio.scanner_backend, done=lambda seen: len(seen) >= count
-            )
-            links = LinkCounter(radio.client_backend)
-            adapter_slots = AdapterSlots(slots, adapter_key=adapter_key)
-            engine = ProvisioningEngine(slots=adapter_slots, backend=links.backend)
-            targets = [Target(item.ble_device, item.protocol, item.name) for item in found]
-            start = time.monotonic()
-            async with engine.provision(targets, ProvisionRequest(SSID, PASSWORD)) as run:
-                results = await run.wait()
-            total = time.monotonic() - start
-            free = {key: semaphore._value for key, semaphore in adapter_slots._semaphores.items()}
-    finally:
-        await close_fleet(emulators)
+    async with fleet_on_radio(
+        emulators, profile=profile, interval=interval, adapters=adapters
+    ) as fleet:
+        links = LinkCounter(fleet.radio.client_backend)
+        adapter_slots = fleet.slots(slots)
+        engine = ProvisioningEngine(slots=adapter_slots, backend=links.backend)
+        start = time.monotonic()
+        async with engine.provision(fleet.targets, ProvisionRequest(SSID, PASSWORD)) as run:
+            results = await run.wait()
+        total = time.monotonic() - start
+        free = {key: semaphore._value for key, semaphore in adapter_slots._semaphores.items()}
     durations = [result.duration for result in results if result.success]
     wrong_addresses = {emulators[index].address for index in wrong_indices}
     return {

@@ -12,18 +12,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bleak.backends.device import BLEDevice
-
-from bench.fleet import close_fleet, mixed
-from bench.link.profiles import get_profile
-from bench.radio import Radio
-from custom_components.ble_provisioning.protocol.discovery import scan
-from custom_components.ble_provisioning.protocol.engine import ProvisioningEngine, Target
+from bench.fleet import mixed
+from custom_components.ble_provisioning.protocol.engine import ProvisioningEngine
 from custom_components.ble_provisioning.protocol.fleet import FleetMove
 from custom_components.ble_provisioning.protocol.models import ProvisionRequest
-from custom_components.ble_provisioning.protocol.slots import AdapterSlots
 
 from . import devices
+from .engine import fleet_on_radio
 
 NEW_SSID = "NewNet"
 NEW_PASSWORD = "moving-day-2026"
@@ -41,35 +36,19 @@ async def move(
         password=NEW_PASSWORD,
         wrong={0} if canary_fails else set(),
     )
-    order = {emulator.address: index for index, emulator in enumerate(emulators)}
-
-    def adapter_key(device: BLEDevice) -> str:
-        return f"hci{order.get(device.address.upper(), 0) % 2}"
-
-    try:
-        async with Radio(profile=get_profile(profile, interval=interval)) as radio:
-            for emulator in emulators:
-                await radio.add_peripheral(emulator)
-            found = await scan(
-                60.0, backend=radio.scanner_backend, done=lambda seen: len(seen) >= count
-            )
-            engine = ProvisioningEngine(
-                slots=AdapterSlots(3, adapter_key=adapter_key), backend=radio.client_backend
-            )
-            targets = [Target(item.ble_device, item.protocol, item.name) for item in found]
-            fleet = FleetMove(
-                engine,
-                targets,
-                ProvisionRequest(NEW_SSID, NEW_PASSWORD),
-                wave_size=WAVE,
-                canary=emulators[0].address,
-            )
-            start = time.monotonic()
-            async with fleet:
-                report = await fleet.wait()
-            total = time.monotonic() - start
-    finally:
-        await close_fleet(emulators)
+    async with fleet_on_radio(emulators, profile=profile, interval=interval, adapters=2) as on:
+        engine = ProvisioningEngine(slots=on.slots(3), backend=on.radio.client_backend)
+        fleet = FleetMove(
+            engine,
+            on.targets,
+            ProvisionRequest(NEW_SSID, NEW_PASSWORD),
+            wave_size=WAVE,
+            canary=emulators[0].address,
+        )
+        start = time.monotonic()
+        async with fleet:
+            report = await fleet.wait()
+        total = time.monotonic() - start
     canary = report.canary
     return {
         "devices": count,
