@@ -204,19 +204,12 @@ async def test_bluenet_63_character_password(
     hass: HomeAssistant,
     bench: Bench,
     link_profile: LinkProfile,
-    request: pytest.FixtureRequest,
 ) -> None:
-    """The longest WPA passphrase provisions a Bluenet daemon on every profile."""
-    if link_profile.name == BLUEZ_LOCAL:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "issue 10 item 2: the Bluenet client sizes writes from mtu_size, which "
-                    "bleak's BlueZ backend reports as 23, so it refuses passwords over 20 bytes"
-                ),
-            )
-        )
+    """The longest WPA passphrase provisions a Bluenet daemon on every profile.
+
+    On ``bluez-local`` bleak's ``mtu_size`` says 23; the client sizes writes from what the
+    link offers (issue 10 item 2).
+    """
     device_id = await _loaded(hass, bench, BLUENET)
     response = await _provision(hass, device_id, "LongPass", LONG_PASSWORD)
     assert response["outcome"] == "connected"

@@ -9,6 +9,8 @@ from bleak.backends.device import BLEDevice
 
 from .bluenet.client import BluenetClient
 from .bluenet.const import BluenetState
+from .bluenet.errors import BluenetStillScanningError
+from .bluenet.networks import NetworkStreamGuard
 from .device import ProvisioningDevice
 from .errors import OperationNotSupportedError
 from .models import (
@@ -45,6 +47,7 @@ class BluenetDevice(ProvisioningDevice):
     model = "Bluenet daemon"
 
     _client: BluenetClient | None = None
+    _network_guard: NetworkStreamGuard | None = None
 
     @property
     def is_connected(self) -> bool:
@@ -52,12 +55,16 @@ class BluenetDevice(ProvisioningDevice):
         return self._client is not None and self._client.is_connected
 
     async def _open(self, ble_device: BLEDevice) -> None:
+        if self._network_guard is None:
+            # One per device: the daemon's network timer chains outlive a client's link.
+            self._network_guard = NetworkStreamGuard()
         client = BluenetClient(
             ble_device,
             ble_device_callback=self._ble_device_callback(ble_device),
             backend=self._backend,
             slots=self._slots,
             timeout=self._timeout,
+            network_guard=self._network_guard,
         )
         self._client = client
         await client.connect()
@@ -99,9 +106,19 @@ class BluenetDevice(ProvisioningDevice):
         )
 
     async def scan(self, timeout: float) -> list[WifiNetwork]:
-        """Collect the SSIDs the daemon notifies (no signal strength: daemon order)."""
+        """Collect the SSIDs the daemon notifies (no signal strength: daemon order).
+
+        Raises :class:`~.bluenet.errors.BluenetStillScanningError` (``still_scanning``) when
+        the daemon sent none; the link is kept as after a successful scan.
+        """
+        nothing: BluenetStillScanningError | None = None
         async with self._operation():
-            ssids = await self._connected.scan_networks(timeout)
+            try:
+                ssids = await self._connected.scan_networks(timeout)
+            except BluenetStillScanningError as err:
+                nothing, ssids = err, []
+        if nothing is not None:
+            raise nothing
         return [WifiNetwork(ssid) for ssid in dict.fromkeys(ssids) if ssid]
 
     async def provision(self, request: ProvisionRequest, timeout: float) -> ProvisionReport:

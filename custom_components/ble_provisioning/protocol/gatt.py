@@ -123,22 +123,31 @@ class GattLink:
         return max(mtu, DEFAULT_MTU)
 
     @property
+    def att_mtu(self) -> int:
+        """The ATT_MTU as the stack offers it.
+
+        From the characteristics' own ``max_write_without_response_size`` + 3 (what BlueZ
+        reports from the negotiated MTU while ``mtu_size`` still says 23); ``mtu_size`` only
+        when they say 23 or less. Protocols size reads (``ATT_MTU - 1``) and notifications
+        (``ATT_MTU - 3``) from it.
+        """
+        mtu = DEFAULT_MTU
+        for char in self._chars.values():
+            with contextlib.suppress(BleakError, AttributeError, TypeError, ValueError):
+                mtu = max(mtu, int(char.max_write_without_response_size) + ATT_HEADER)
+        if mtu <= DEFAULT_MTU:
+            # Only then ask mtu_size: bleak's BlueZ backend warns on every read before the MTU
+            # was acquired, and its characteristics already know the negotiated MTU.
+            mtu = max(mtu, self.mtu)
+        return mtu
+
+    @property
     def max_value_length(self) -> int:
         """Largest value that fits in one ATT write or notification, as the stack offers it.
 
-        The larger of ``mtu_size - 3`` and the characteristics' own
-        ``max_write_without_response_size`` (what BlueZ reports from the negotiated MTU while
-        ``mtu_size`` still says 23), within ATT's 20-512 bytes.
+        ``att_mtu - 3``, within ATT's 20-512 bytes.
         """
-        sizes = [DEFAULT_MTU - ATT_HEADER]
-        for char in self._chars.values():
-            with contextlib.suppress(BleakError, AttributeError, TypeError, ValueError):
-                sizes.append(int(char.max_write_without_response_size))
-        if max(sizes) <= DEFAULT_MTU - ATT_HEADER:
-            # Only then ask mtu_size: bleak's BlueZ backend warns on every read before the MTU
-            # was acquired, and its characteristics already know the negotiated MTU.
-            sizes.append(self.mtu - ATT_HEADER)
-        return min(max(sizes), MAX_ATT_VALUE)
+        return min(self.att_mtu - ATT_HEADER, MAX_ATT_VALUE)
 
     def _release_lease(self) -> None:
         lease, self._lease = self._lease, None

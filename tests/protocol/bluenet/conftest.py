@@ -19,6 +19,10 @@ from bench.emulators.bluenet import (
 from bench.radio import Radio
 from custom_components.ble_provisioning.protocol.bluenet.client import BluenetClient
 from custom_components.ble_provisioning.protocol.bluenet.const import SERVICE_UUID
+from custom_components.ble_provisioning.protocol.bluenet.networks import (
+    DaemonTimings,
+    NetworkStreamGuard,
+)
 
 #: The daemon's timers, 100 times faster: 3 ms between SSIDs, 30 ms pause, first scan and
 #: rescans every 200 ms, 2 ms join step, 20 ms of CONNECTING before a join, 60 ms before a
@@ -28,11 +32,32 @@ FAST = BluenetTimings.fast(0.01)
 HOME = WifiNetwork("home", "correct horse")
 
 
+def client_timings(timings: BluenetTimings) -> DaemonTimings:
+    """The client's model of an emulated daemon: its list timers and the default margin.
+
+    The waits for a first SSID and for a stalled stream keep a second of slack beyond the
+    daemon's own silences, so that a loaded machine never looks like a stopped stream.
+    """
+    interval, pause = timings.notify_interval, timings.list_pause
+    return DaemonTimings(
+        notify_interval=interval,
+        list_pause=pause,
+        first_network_timeout=interval + 1.0,
+        stall_timeout=2 * interval + pause + 1.0,
+    )
+
+
 def fast_config(**kwargs: Any) -> BluenetConfig:
     """A daemon config with fast timers and, by default, one secured network ``home``."""
     kwargs.setdefault("networks", [WifiNetwork("home", "correct horse")])
     kwargs.setdefault("timings", FAST)
     return BluenetConfig(**kwargs)
+
+
+def premise(condition: bool, what: str) -> None:
+    """Fail the test outright when its set-up did not hold (not an assertion about the client)."""
+    if not condition:
+        pytest.fail(f"premise not met: {what}")
 
 
 async def find_device(radio: Radio, address: str) -> BLEDevice:
@@ -53,7 +78,10 @@ Start = Callable[..., Awaitable[tuple[BluenetDaemonEmulator, BluenetClient]]]
 
 @pytest.fixture
 async def start_daemon(radio: Radio) -> AsyncIterator[Start]:
-    """Put a daemon emulator on the radio; return it and a connected client."""
+    """Put a daemon emulator on the radio; return it and a connected client.
+
+    The client models the emulator's list timers (:func:`client_timings`).
+    """
     emulators: list[BluenetDaemonEmulator] = []
     clients: list[BluenetClient] = []
     counter = 0
@@ -75,7 +103,12 @@ async def start_daemon(radio: Radio) -> AsyncIterator[Start]:
         emulators.append(emulator)
         await radio.add_peripheral(emulator)
         device = await find_device(radio, emulator.address)
-        client = BluenetClient(device, backend=radio.client_backend, timeout=timeout)
+        client = BluenetClient(
+            device,
+            backend=radio.client_backend,
+            timeout=timeout,
+            network_guard=NetworkStreamGuard(client_timings(emulator.config.timings)),
+        )
         clients.append(client)
         if connect:
             await client.connect()

@@ -1,4 +1,7 @@
-"""Pure tests of the Bluenet codec, validation and outcome logic, with property-based fuzzing."""
+"""Pure tests of the Bluenet codec, with property-based fuzzing.
+
+The input limits are :data:`BLUENET_LIMITS` (``tests/protocol/test_limits.py``).
+"""
 
 from __future__ import annotations
 
@@ -7,22 +10,21 @@ import contextlib
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.ble_provisioning.protocol.bluenet.client import OutcomeTracker
 from custom_components.ble_provisioning.protocol.bluenet.codec import (
     check_fits,
     decode_connection_state,
     decode_network,
     decode_text,
     encode_connection_state,
-    encode_password,
-    encode_ssid,
-    validate_credentials,
+    notification_capacity,
+    read_capacity,
+    read_value,
 )
 from custom_components.ble_provisioning.protocol.bluenet.const import BluenetState
 from custom_components.ble_provisioning.protocol.bluenet.errors import (
     BluenetDecodeError,
     BluenetError,
-    InvalidCredentialsError,
+    BluenetStillScanningError,
     ValueTooLongError,
 )
 from custom_components.ble_provisioning.protocol.bluenet.models import (
@@ -33,7 +35,6 @@ from custom_components.ble_provisioning.protocol.errors import (
     InvalidInputError,
     ProtocolDecodeError,
 )
-from custom_components.ble_provisioning.protocol.models import ProvisionOutcome
 
 # ---------------------------------------------------------------- state decoder
 
@@ -135,67 +136,12 @@ def test_fuzz_decode_text(payload: bytes, truncated: bool) -> None:
         decode_text(payload, truncated=truncated)
 
 
-# ---------------------------------------------------------------- validation
-
-
-@pytest.mark.parametrize("password", [None, "", "12345678", "x" * 63, "a1" * 32, "pässwörd!"])
-def test_valid_passwords(password: str | None) -> None:
-    raw = encode_password(password)
-    assert raw == (password or "").encode()
-
-
-@pytest.mark.parametrize(
-    "password",
-    [
-        "1234567",
-        "x" * 64,
-        "g" * 64,
-        "x" * 65,
-        "é" * 40,  # 40 characters but 80 bytes
-        "pass\x00word",
-        "pass\nword",
-        "\ud800" * 9,
-    ],
-)
-def test_invalid_passwords(password: str) -> None:
-    with pytest.raises(InvalidCredentialsError) as info:
-        encode_password(password)
-    assert isinstance(info.value, InvalidInputError)
-    assert isinstance(info.value, ValueError)
-    if len(password) > 3:
-        assert password not in str(info.value)
-
-
-@pytest.mark.parametrize("ssid", ["a", "x" * 32, "é" * 16, "Café ☕"])
-def test_valid_ssids(ssid: str) -> None:
-    assert encode_ssid(ssid) == ssid.encode()
-
-
-@pytest.mark.parametrize("ssid", ["", "x" * 33, "é" * 17, "a\x00b", "\udcff"])
-def test_invalid_ssids(ssid: str) -> None:
-    with pytest.raises(InvalidCredentialsError):
-        encode_ssid(ssid)
-
-
-@given(st.text(max_size=80), st.one_of(st.none(), st.text(max_size=80)))
-def test_fuzz_validation_raises_only_own_errors(ssid: str, password: str | None) -> None:
-    try:
-        ssid_raw, password_raw = validate_credentials(ssid, password)
-    except InvalidCredentialsError as err:
-        message = str(err)
-    else:
-        assert 1 <= len(ssid_raw) <= 32
-        assert password_raw == b"" or 8 <= len(password_raw) <= 64
-        return
-    if password and len(password.strip()) >= 12:
-        assert password not in message
-
-
 def test_check_fits() -> None:
-    check_fits(b"x" * 20, 23, "SSID")
+    check_fits(b"x" * 20, 20, "SSID")
     with pytest.raises(ValueTooLongError) as info:
-        check_fits(b"secret-password-xx", 20, "password")
+        check_fits(b"secret-password-xx", 17, "password")
     assert "secret" not in str(info.value)
+    assert "17" in str(info.value)
     assert isinstance(info.value, InvalidInputError)
 
 
@@ -206,100 +152,83 @@ def test_read_value_unpacks() -> None:
 
 def test_errors_share_base() -> None:
     assert issubclass(BluenetDecodeError, BluenetError)
+    assert issubclass(BluenetStillScanningError, BluenetError)
+    assert BluenetStillScanningError.error_key == "still_scanning"
 
 
-# ---------------------------------------------------------------- outcome logic
+# ---------------------------------------------------------------- what BlueZ cuts
 
 
-def _s(state: int, ssid: str | None = None) -> ConnectionState:
-    return ConnectionState(BluenetState(state), ssid)
-
-
-def _run(states: list[ConnectionState], *, end: float = 100.0) -> ProvisionOutcome | None:
-    tracker = OutcomeTracker(ssid="home", connecting_timeout=10.0)
-    for index, state in enumerate(states):
-        if (outcome := tracker.feed(state, float(index))) is not None:
-            return outcome
-    return tracker.check_time(end)
+def test_capacities() -> None:
+    assert notification_capacity(23) == 20
+    assert read_capacity(23) == 22
+    assert notification_capacity(517) == 514
+    assert notification_capacity(2) == 0
 
 
 @pytest.mark.parametrize(
-    ("states", "expected"),
+    ("payload", "ssid"),
     [
-        ([_s(2, "home"), _s(3, "home")], ProvisionOutcome.CONNECTED),
-        ([_s(1), _s(2, "home"), _s(3, "home")], ProvisionOutcome.CONNECTED),
-        ([_s(2, "home"), _s(1)], ProvisionOutcome.WRONG_PASSWORD),
-        ([_s(1), _s(2, "home"), _s(0)], ProvisionOutcome.WRONG_PASSWORD),
-        ([_s(2, "old"), _s(1)], None),
-        ([_s(2)], None),
-        ([_s(2, "home")], ProvisionOutcome.NO_INTERNET),
-        ([_s(3, "other")], ProvisionOutcome.OTHER_UPLINK),
-        ([_s(3)], ProvisionOutcome.OTHER_UPLINK),
-        ([_s(2, "home"), _s(3)], ProvisionOutcome.OTHER_UPLINK),
-        ([_s(3, "home")], ProvisionOutcome.OTHER_UPLINK),  # no 2: unverified after the timeout
-        ([_s(1)], None),
-        ([], None),
+        (b"\x03twenty-byte-ssid-ab", "twenty-byte-ssid-ab"),  # 1 + 19 bytes: the start of 20
+        (b"\x02" + "é".encode() * 9 + b"\xc3", "é" * 9),  # cut inside the tenth character
     ],
 )
-def test_outcome_tracker(states: list[ConnectionState], expected: ProvisionOutcome | None) -> None:
-    assert _run(states) is expected
+def test_truncated_state_keeps_the_valid_start(payload: bytes, ssid: str) -> None:
+    with pytest.raises(BluenetDecodeError):
+        decode_connection_state(payload[:1] + b"\xc3")  # not cut: invalid UTF-8 is malformed
+    state = decode_connection_state(payload, truncated=True)
+    assert state.ssid == ssid
+    assert state.ssid_truncated
 
 
-def test_tracker_leading_one_is_not_a_failure() -> None:
-    tracker = OutcomeTracker(ssid="home", connecting_timeout=10.0)
-    assert tracker.feed(_s(1), 0.0) is None
-    assert tracker.check_time(50.0) is None
+def test_state_carries_the_requested_ssid() -> None:
+    cut = ConnectionState(BluenetState.CONNECTED, "twenty-byte-ssid-ab", ssid_truncated=True)
+    assert cut.carries("twenty-byte-ssid-abc")
+    assert cut.carries("twenty-byte-ssid-ab")
+    assert not cut.carries("twenty-byte-ssid-a")  # shorter than what was received
+    assert not cut.carries("other")
+    whole = ConnectionState(BluenetState.CONNECTED, "twenty-byte-ssid-ab")
+    assert not whole.carries("twenty-byte-ssid-abc")  # not cut: only the exact SSID
+    assert whole.carries("twenty-byte-ssid-ab")
+    assert not ConnectionState(BluenetState.CONNECTED, None, ssid_truncated=True).carries("x")
+    assert not decode_connection_state(b"\x01", truncated=True).ssid_truncated
 
 
-def test_tracker_stale_read_is_not_a_transition() -> None:
-    tracker = OutcomeTracker(ssid="home", connecting_timeout=10.0)
-    # A stale read of 2 (from before the join) followed by the profile deletion: not a failure.
-    assert tracker.feed(_s(2, "old"), 0.0, from_read=True) is None
-    assert tracker.feed(_s(1), 1.0) is None
-    assert tracker.feed(_s(2, "home"), 2.0) is None
-    assert tracker.feed(_s(3, "home"), 3.0) is ProvisionOutcome.CONNECTED
-    # A stale read of 3 with the old SSID is only provisional.
-    tracker = OutcomeTracker(ssid="home", connecting_timeout=10.0)
-    assert tracker.feed(_s(3, "old"), 0.0, from_read=True) is None
-    assert tracker.next_deadline() == 10.0
-    assert tracker.feed(_s(1), 1.0) is None
-    assert tracker.next_deadline() is None
+@pytest.mark.parametrize("truncated", [False, True])
+def test_state_ssid_over_32_bytes_is_malformed(truncated: bool) -> None:
+    decode_connection_state(b"\x03" + b"x" * 32, truncated=truncated)
+    with pytest.raises(BluenetDecodeError, match="33 bytes"):
+        decode_connection_state(b"\x03" + b"x" * 33, truncated=truncated)
 
 
-def test_tracker_ignores_connecting_of_another_profile() -> None:
-    tracker = OutcomeTracker(ssid="home", connecting_timeout=10.0)
-    # A late "2" of the old profile, then its deletion: not a wrong password.
-    assert tracker.feed(_s(2, "old"), 0.0) is None
-    assert tracker.feed(_s(1), 0.1) is None
-    assert tracker.check_time(50.0) is None
-    assert tracker.feed(_s(2, "home"), 1.0) is None
-    assert tracker.feed(_s(3, "home"), 2.0) is ProvisionOutcome.CONNECTED
+def test_truncated_network_keeps_the_valid_start() -> None:
+    raw = "é".encode() * 9 + b"\xc3"
+    with pytest.raises(BluenetDecodeError):
+        decode_network(raw)
+    assert decode_network(raw, truncated=True) == "é" * 9
 
 
-def test_tracker_no_internet_needs_full_connecting_timeout() -> None:
-    tracker = OutcomeTracker(ssid="home", connecting_timeout=10.0)
-    tracker.feed(_s(2, "home"), 0.0)
-    assert tracker.check_time(9.9) is None
-    assert tracker.check_time(10.0) is ProvisionOutcome.NO_INTERNET
+URL = b"http://192.168.178.100:6543/-/"
 
 
-@given(
-    st.lists(
-        st.tuples(st.integers(0, 3), st.sampled_from([None, "home", "other"]), st.booleans()),
-        max_size=12,
-    )
+@pytest.mark.parametrize(
+    ("raw", "mtu", "expected"),
+    [
+        (URL, 517, (URL, False)),  # one Read Response
+        (URL[:22] * 24, 23, (URL[:22], True)),  # the daemon's long read: the prefix again
+        (URL[:22] + URL[:5], 23, (URL[:22], True)),  # a long read cut short
+        (URL[:22], 23, (URL[:22], True)),  # exactly one full packet: may be cut
+        (URL, 23, (URL, False)),  # a device that honours offsets: the whole value
+        (b"", 23, (b"", False)),
+        (b"x" * 512, 517, (b"x" * 512, True)),  # BlueZ's largest value
+    ],
 )
-def test_fuzz_tracker_connected_only_after_connecting_with_ssid(
-    steps: list[tuple[int, str | None, bool]],
-) -> None:
-    tracker = OutcomeTracker(ssid="home", connecting_timeout=5.0)
-    outcome = None
-    for index, (state, ssid, from_read) in enumerate(steps):
-        outcome = tracker.feed(_s(state, ssid), float(index), from_read=from_read)
-        if outcome is not None:
-            break
-    if outcome is ProvisionOutcome.CONNECTED:
-        assert tracker.seen_connecting
-        assert tracker.states[-1] == _s(3, "home")
-    if outcome is ProvisionOutcome.WRONG_PASSWORD:
-        assert tracker.seen_connecting
+def test_read_value(raw: bytes, mtu: int, expected: tuple[bytes, bool]) -> None:
+    assert read_value(raw, mtu) == expected
+
+
+@given(st.binary(max_size=600), st.integers(23, 517))
+def test_fuzz_read_value_is_a_prefix(raw: bytes, mtu: int) -> None:
+    value, truncated = read_value(raw, mtu)
+    assert raw.startswith(value)
+    assert truncated or value == raw

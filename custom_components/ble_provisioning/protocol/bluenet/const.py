@@ -35,18 +35,14 @@ REQUIRED_CHARACTERISTICS: Final = (
     CREDENTIALS_UUID,
 )
 
-#: ATT header size: a notification or a single read/write carries at most ``mtu - 3`` bytes.
-ATT_HEADER_SIZE: Final = 3
-#: Default ATT MTU when nothing was negotiated.
-DEFAULT_MTU: Final = 23
-
-#: Longest SSID in bytes (IEEE 802.11).
-MAX_SSID_BYTES: Final = 32
-#: Shortest and longest WPA passphrase in characters.
-MIN_PASSPHRASE_CHARS: Final = 8
-MAX_PASSPHRASE_CHARS: Final = 63
-#: A raw PSK is exactly 64 hexadecimal digits.
-RAW_PSK_HEX_DIGITS: Final = 64
+#: A notification carries at most ``ATT_MTU - 3`` bytes of value: BlueZ cuts the daemon's longer
+#: values there.
+NOTIFICATION_HEADER: Final = 3
+#: A Read (or Read Blob) Response carries at most ``ATT_MTU - 1`` bytes of value. The daemon
+#: ignores read offsets, so a long read only repeats those bytes.
+READ_HEADER: Final = 1
+#: What a BlueZ central reads at most (``BT_ATT_MAX_VALUE_LEN``): a long read stops there.
+MAX_READ_LENGTH: Final = 512
 
 
 class BluenetState(IntEnum):
