@@ -36,6 +36,7 @@ from bench.link.profiles import BLUEZ_LOCAL, ESPHOME_PROXY, IDEAL, PROFILES
 
 from . import custom_data, engine, fleet_move, outcome, provisioning, soak, stall, table
 from .harness import DEFAULT_DIR, ROOT, Context, write_report
+from .quiet import packet_strings_off
 
 SECTIONS = ("P1", "P2", "P3", "P4", "P5", "P6", "FLEET", "SOAK")
 QUICK = ("P1", "P3", "P6")
@@ -233,7 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     profiles = list(PROFILES) if options.profile == "all" else [options.profile]
     context = Context(profile=options.profile, interval_ms=options.interval_ms, quick=options.quick)
-    sections = asyncio.run(_run_standalone(options, profiles, context))
+    with packet_strings_off():
+        sections = asyncio.run(_run_standalone(options, profiles, context))
     _merge(sections, _ha_part(options.sections, profiles, context, options))
     name = "bench-quick" if options.quick else f"bench-{options.profile}"
     path = options.json or DEFAULT_DIR / f"{name}.json"

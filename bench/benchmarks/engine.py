@@ -42,6 +42,7 @@ from custom_components.ble_provisioning.protocol.slots import AdapterSlots
 
 from . import devices
 from .harness import DEFAULT_DIR, Context, write_report
+from .quiet import packet_strings_off
 
 SSID = "HomeNet"
 PASSWORD = "correct-horse-battery"
@@ -189,15 +190,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=DEFAULT_DIR / "engine.json")
     options = parser.parse_args(argv)
     context = Context(profile=options.profile, interval_ms=options.interval_ms)
-    results = asyncio.run(
-        run(
-            options.profile,
-            context.interval,
-            [(count, options.wrong) for count in options.devices],
-            slots=options.slots,
-            adapters=options.adapters,
+    with packet_strings_off():
+        results = asyncio.run(
+            run(
+                options.profile,
+                context.interval,
+                [(count, options.wrong) for count in options.devices],
+                slots=options.slots,
+                adapters=options.adapters,
+            )
         )
-    )
     write_report(options.json, context, "engine", results)
     sys.stdout.write(json.dumps(results["scenarios"], indent=2) + "\n")
     return 0

@@ -12,13 +12,15 @@ lets Home Assistant load ``custom_components/`` for every scenario.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from .quiet import packet_strings_off
 
 pytest_plugins = ["bench.pytest_plugin"]
 
@@ -45,6 +47,13 @@ def profiles_for(section: str) -> list[str]:
 @pytest.fixture(autouse=True)
 def _custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/ble_provisioning."""
+
+
+@pytest.fixture(autouse=True)
+def _packet_strings_off() -> Iterator[None]:
+    """Bumble's unused per-packet debug strings are not built (:mod:`.quiet`)."""
+    with packet_strings_off():
+        yield
 
 
 @pytest.fixture

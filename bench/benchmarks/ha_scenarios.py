@@ -88,6 +88,16 @@ interval from now (cumulative jumps would fire it again at once, every jump)."""
 
 # ---------------------------------------------------------------- the bench in Home Assistant
 @pytest.fixture
+def enable_event_loop_debug() -> None:
+    """Leave the event loop out of debug mode (the HA harness turns it on for every test).
+
+    Debug mode records a stack trace for every callback the loop schedules: a third of the
+    CPU of a 20-device scenario went there (cProfile). Home Assistant does not run in debug
+    mode, so the figures are taken without it. (Overrides the harness's fixture of that name.)
+    """
+
+
+@pytest.fixture
 def expected_lingering_tasks() -> bool:
     """Only warn about tasks left running (the usb integration's watcher, for one).
 

@@ -141,7 +141,7 @@ def connection_log(
     interval: float,
     since: float,
 ) -> list[dict[str, Any]]:
-    """Every connection to ``emulator`` after ``since``: when, how long, which requests."""
+    """Every connection to ``emulator`` after ``since``: when, how long, requests, waits."""
     log = []
     for pdus in recorder.connections(emulator.address):
         if pdus[0].anchor < since:
@@ -152,6 +152,10 @@ def connection_log(
                 "at_ms": ms(connection.anchor - since),
                 "session_ms": ms(connection.session),
                 "requests": [step.label for step in connection.steps if step.by == "client"],
+                "client_wait_ms": ms(connection.wait_total("client")),
+                "device_wait_ms": ms(connection.wait_total("device")),
+                "client_waits": connection.waits("client", top=4),
+                "device_waits": connection.waits("device", top=4),
             }
         )
     return log
