@@ -438,33 +438,39 @@ if profiles_for("P4"):
             loop = asyncio.get_running_loop()
             singles: list[float] = []
             breakdown: dict[str, Any] = {}
+            ids = await _entries(hass, emulators) if path == "provision_wifi" else {}
+
+            async def alone(emulator: EmulatedPeripheral) -> float:
+                if path == "provision_wifi":
+                    return (await _by_action(hass, [ids[emulator.address]]))[1]
+                return (await _by_engine(hass, [emulator]))[1]
+
+            for emulator in emulators[:2]:  # a V1 and a V2 device alone (mixed() alternates)
+                names = handle_names(emulator, devices.BLUFI_NAMES)
+                with AirRecorder(radio) as recorder:
+                    since = loop.time()
+                    singles.append(await alone(emulator))
+                    await hass.async_block_till_done(wait_background_tasks=True)
+                    await radio.settle(10.0)
+                breakdown[emulator.address] = {
+                    "call_ms": round(singles[-1] * 1000, 1),
+                    "connections": provisioning.connection_log(
+                        recorder, emulator, names, link_profile.interval, since
+                    ),
+                }
             if path == "provision_wifi":
-                ids = await _entries(hass, emulators)
-                for emulator in emulators[:2]:  # a V1 and a V2 device alone (mixed() alternates)
-                    names = handle_names(emulator, devices.BLUFI_NAMES)
-                    with AirRecorder(radio) as recorder:
-                        since = loop.time()
-                        singles.append((await _by_action(hass, [ids[emulator.address]]))[1])
-                        await hass.async_block_till_done(wait_background_tasks=True)
-                        await radio.settle(10.0)
-                    breakdown[emulator.address] = {
-                        "provision_wifi_ms": round(singles[-1] * 1000, 1),
-                        "connections": provisioning.connection_log(
-                            recorder, emulator, names, link_profile.interval, since
-                        ),
-                    }
                 by_id, batch.total = await _by_action(hass, list(ids.values()))
                 batch.busy_at_end = _allocated(proxies)
                 address_of = {device_id: address for address, device_id in ids.items()}
                 batch.statuses = {address_of[i]: status for i, status in by_id.items()}
             else:
-                singles = [(await _by_engine(hass, [emulators[index]]))[1] for index in (0, 1)]
                 batch.statuses, batch.total, batch.retries = await _by_engine(hass, emulators)
                 batch.busy_at_end = _allocated(proxies)
             await hass.async_block_till_done(wait_background_tasks=True)
             single = statistics.mean(singles)
             row = _row(batch, wrong_addresses, proxies, single)
             row["one_provisioning_s"] = round(single, 3)
+            row["one_provisioning_each_s"] = [round(value, 3) for value in singles]
             row["one_provisioning_connections"] = breakdown
         finally:
             await close_fleet(emulators)
