@@ -63,8 +63,10 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         default=BLUEZ_LOCAL,
-        choices=[*PROFILES, "all"],
-        help="link profile (default bluez-local: services cached, as real stacks do)",
+        help=(
+            f"link profile: {', '.join(PROFILES)}, several comma-separated, or all"
+            " (default bluez-local: services cached, as real stacks do)"
+        ),
     )
     parser.add_argument(
         "--interval-ms", type=float, default=30.0, help="connection interval (default 30)"
@@ -93,6 +95,11 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown sections {unknown} (known: {', '.join(SECTIONS)})")
     options.sections = wanted or list(QUICK if options.quick else SECTIONS)
+    chosen = [part.strip() for part in options.profile.split(",") if part.strip()]
+    options.profiles = list(PROFILES) if chosen == ["all"] else chosen
+    strange = sorted(set(options.profiles) - set(PROFILES))
+    if strange or not options.profiles:
+        parser.error(f"unknown profiles {strange} (known: {', '.join(PROFILES)}, all)")
     return options
 
 
@@ -232,12 +239,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = json.loads(options.render.read_text(encoding="utf-8"))
         sys.stdout.write(_header(report["context"]) + table.render(report["results"]) + "\n")
         return 0
-    profiles = list(PROFILES) if options.profile == "all" else [options.profile]
+    profiles = options.profiles
     context = Context(profile=options.profile, interval_ms=options.interval_ms, quick=options.quick)
     with packet_strings_off():
         sections = asyncio.run(_run_standalone(options, profiles, context))
     _merge(sections, _ha_part(options.sections, profiles, context, options))
-    name = "bench-quick" if options.quick else f"bench-{options.profile}"
+    name = "bench-quick" if options.quick else f"bench-{options.profile.replace(',', '+')}"
     path = options.json or DEFAULT_DIR / f"{name}.json"
     write_report(path, context, name, sections)
     sys.stdout.write(_header(context.as_dict()) + table.render(sections) + f"\n\nwritten: {path}\n")

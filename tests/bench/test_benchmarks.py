@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bumble.hci import HCI_Disconnection_Complete_Event, HCI_Packet
 import pytest
 
 from bench.benchmarks import cli, custom_data, limits, outcome, provisioning, table
+from bench.benchmarks.quiet import packet_strings_off
 from bench.benchmarks.recorder import Att, parse_att
 from bench.benchmarks.timeline import blufi_label
 
@@ -37,9 +39,10 @@ def test_blufi_minimum_follows_the_frame_sizes() -> None:
     plain = limits.blufi_minimum(secured=None, mtu=517, ssid=7, password=21)
     assert plain.protocol == ("SET_OPMODE", "STA_SSID", "STA_PASSWD", "CONN_TO_AP")
     # At MTU 23 a frame carries 14 data bytes once secured: the password needs 2 fragments.
-    assert limits.blufi_minimum(secured="V1", mtu=23, ssid=7, password=21).protocol.count(
-        "STA_PASSWD"
-    ) == 2
+    assert (
+        limits.blufi_minimum(secured="V1", mtu=23, ssid=7, password=21).protocol.count("STA_PASSWD")
+        == 2
+    )
     assert limits.custom_data_frames(65535, 517, checksum=True) == 260
     assert limits.frame_data_limit(185, checksum=True) == 176
     with pytest.raises(ValueError, match="no room"):
@@ -85,8 +88,10 @@ async def test_p1_reads_a_recorded_provisioning() -> None:
 async def test_p3_counts_custom_data_frames() -> None:
     row = await custom_data.transfer("ideal", 0.0, 185, 2000)
     assert row["mtu"] == 185
-    assert row["frames"] >= row["frames_minimum"] == limits.custom_data_frames(
-        2000, 185, checksum=row["checksum"]
+    assert (
+        row["frames"]
+        >= row["frames_minimum"]
+        == limits.custom_data_frames(2000, 185, checksum=row["checksum"])
     )
     assert row["cpu_per_frame_ms"] is not None
     assert row["bound_ms"] == 0  # no link latency: no bound
@@ -125,3 +130,23 @@ def test_command_writes_a_report(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_unknown_section_is_refused() -> None:
     with pytest.raises(SystemExit):
         cli.main(["--only", "P9"])
+
+
+def test_profiles_are_chosen_by_name() -> None:
+    options = cli._parse(["--profile", "bluez-local,esphome-proxy", "--quick"])
+    assert options.profiles == ["bluez-local", "esphome-proxy"]
+    assert options.sections == list(cli.QUICK)
+    assert cli._parse(["--profile", "all"]).profiles == ["ideal", "bluez-local", "esphome-proxy"]
+    with pytest.raises(SystemExit):
+        cli._parse(["--profile", "bluez-local,nowhere"])
+
+
+def test_packet_strings_off_only_changes_how_packets_print() -> None:
+    event = HCI_Disconnection_Complete_Event(status=0, connection_handle=1, reason=0x13)
+    printed = str(event)
+    with packet_strings_off() as applied:
+        assert applied
+        assert bytes(HCI_Packet.from_bytes(bytes(event))) == bytes(event)
+        assert "connection_handle" not in str(event)
+    assert str(event) == printed
+    assert "connection_handle" in printed
