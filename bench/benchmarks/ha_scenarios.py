@@ -67,6 +67,7 @@ from custom_components.ble_provisioning.protocol.models import Protocol, Provisi
 from custom_components.ble_provisioning.slots import ha_slots
 
 from . import devices, provisioning
+from .engine import ADVERTISING_MS
 from .ha_plugin import plan, profiles_for
 from .recorder import AirRecorder, handle_names
 
@@ -87,6 +88,16 @@ interval from now (cumulative jumps would fire it again at once, every jump)."""
 
 
 # ---------------------------------------------------------------- the bench in Home Assistant
+@pytest.fixture
+async def radio(link_profile: LinkProfile) -> AsyncIterator[Radio]:
+    """Yield the bench's radio on the scenario's profile, devices advertising as a fleet does.
+
+    (Overrides the bench plugin's fixture: :data:`.engine.ADVERTISING_MS`.)
+    """
+    async with Radio(profile=link_profile, advertising_interval_ms=ADVERTISING_MS) as started:
+        yield started
+
+
 @pytest.fixture
 def enable_event_loop_debug() -> None:
     """Leave the event loop out of debug mode (the HA harness turns it on for every test).
