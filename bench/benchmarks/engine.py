@@ -113,10 +113,10 @@ async def run_once(
         links = LinkCounter(fleet.radio.client_backend)
         adapter_slots = fleet.slots(slots)
         engine = ProvisioningEngine(slots=adapter_slots, backend=links.backend)
-        start = time.monotonic()
+        start, cpu = time.monotonic(), time.process_time()
         async with engine.provision(fleet.targets, ProvisionRequest(SSID, PASSWORD)) as run:
             results = await run.wait()
-        total = time.monotonic() - start
+        total, cpu = time.monotonic() - start, time.process_time() - cpu
         free = {key: semaphore._value for key, semaphore in adapter_slots._semaphores.items()}
     durations = [result.duration for result in results if result.success]
     wrong_addresses = {emulators[index].address for index in wrong_indices}
@@ -140,6 +140,8 @@ async def run_once(
         "device_median_s": round(statistics.median(durations), 3) if durations else None,
         "device_max_s": round(max(durations), 3) if durations else None,
         "retries": sum(result.attempts - 1 for result in results),
+        "process_cpu_s": round(cpu, 3),
+        "process_cpu_share": round(cpu / total, 3) if total else None,
     }
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 import math
 import statistics
+import time
 from typing import Any
 
 from habluetooth import get_manager
@@ -469,17 +470,27 @@ if profiles_for("P4"):
                         recorder, emulator, names, link_profile.interval, since
                     ),
                 }
-            if path == "provision_wifi":
-                by_id, batch.total = await _by_action(hass, list(ids.values()))
-                batch.busy_at_end = _allocated(proxies)
-                address_of = {device_id: address for address, device_id in ids.items()}
-                batch.statuses = {address_of[i]: status for i, status in by_id.items()}
-            else:
-                batch.statuses, batch.total, batch.retries = await _by_engine(hass, emulators)
-                batch.busy_at_end = _allocated(proxies)
-            await hass.async_block_till_done(wait_background_tasks=True)
+            clock = _SlotClock([handle.source for handle in proxies])
+            clock.start()
+            cpu = time.process_time()
+            try:
+                if path == "provision_wifi":
+                    by_id, batch.total = await _by_action(hass, list(ids.values()))
+                    batch.busy_at_end = _allocated(proxies)
+                    address_of = {device_id: address for address, device_id in ids.items()}
+                    batch.statuses = {address_of[i]: status for i, status in by_id.items()}
+                else:
+                    batch.statuses, batch.total, batch.retries = await _by_engine(hass, emulators)
+                    batch.busy_at_end = _allocated(proxies)
+                await hass.async_block_till_done(wait_background_tasks=True)
+            finally:
+                clock.stop()
+            cpu = time.process_time() - cpu
             single = statistics.mean(singles)
             row = _row(batch, wrong_addresses, proxies, single)
+            row.update(clock.usage(batch.total, PROXIES * SLOTS))
+            row["process_cpu_s"] = round(cpu, 3)
+            row["process_cpu_share"] = round(cpu / batch.total, 3) if batch.total else None
             row["one_provisioning_s"] = round(single, 3)
             row["one_provisioning_each_s"] = [round(value, 3) for value in singles]
             row["one_provisioning_connections"] = breakdown
@@ -511,6 +522,15 @@ class _SlotClock:
     def stop(self) -> None:
         while self._unsubscribe:
             self._unsubscribe.pop()()
+
+    def usage(self, elapsed: float, slots: int) -> dict[str, Any]:
+        """How busy the slots were over ``elapsed`` seconds (as the proxies reported them)."""
+        held = sorted(self.held.values())
+        return {
+            "slot_holds": sum(self.holds.values()),
+            "slot_busy_share": round(sum(held) / (elapsed * slots), 3) if elapsed else None,
+            "slot_s_per_device_median": round(statistics.median(held), 3) if held else None,
+        }
 
     def _on_change(self, allocations: Any) -> None:
         now = asyncio.get_running_loop().time()
