@@ -1,8 +1,14 @@
-"""Config flow: discover, identify, pick a network, provision; reconfigure; options."""
+"""Config flow: discover, identify, pick a network, provision; reconfigure.
+
+One library device object serves the whole flow, and a reconfigure flow of a loaded entry uses
+the entry's own (see :mod:`.flow_device`). The forms are built in :mod:`.wifi_form`, the input is
+checked in :mod:`.wifi_request`; the options flow is in :mod:`.options_flow`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 import logging
 from typing import Any
 
@@ -10,58 +16,39 @@ from homeassistant.components import bluetooth
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
-    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlow,
 )
-from homeassistant.const import CONF_ADDRESS, CONF_PASSWORD
+from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import CALLBACK_TYPE, callback
-from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, AbortFlow, section
-from homeassistant.helpers.selector import (
-    BooleanSelector,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectOptionDict,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
-)
+from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, AbortFlow
+from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from . import const
 from .const import (
-    CONF_ADVANCED,
-    CONF_ALLOW_UNENCRYPTED,
-    CONF_BSSID,
+    CONF_FLOW_SCAN,
     CONF_HOSTNAME,
+    CONF_LAST_SECURITY,
     CONF_LAST_SSID,
     CONF_MODE,
     CONF_PROTOCOL,
     CONF_PROTOCOL_VERSION,
     CONF_RESCAN,
     CONF_SECURITY_VERSION,
-    CONF_SOFTAP_AUTH_MODE,
-    CONF_SOFTAP_CHANNEL,
-    CONF_SOFTAP_MAX_CONNECTIONS,
-    CONF_SOFTAP_PASSWORD,
-    CONF_SOFTAP_SSID,
-    CONF_SSID,
     CONF_STATUS_INTERVAL,
     DEFAULT_STATUS_INTERVAL,
     DOMAIN,
-    MAX_STATUS_INTERVAL,
-    MIN_STATUS_INTERVAL,
 )
-from .device import flow_errors, ha_device, protocol_from_service_uuids
+from .coordinator import flow_scan_data
+from .device import async_forget_discovery, flow_errors
+from .device_data import accepted_hostname, accepted_ssid, accepted_version
+from .flow_device import FlowDevice
+from .options_flow import BleProvisioningOptionsFlow
 from .protocol.device import ProvisioningDevice, device_class
 from .protocol.device_blufi import security_for_version
-from .protocol.errors import InvalidInputError, MissingServiceError, ProvisioningError
-from .protocol.limits import check_bssid
+from .protocol.discovery import device_filter, protocol_from_service_uuids
+from .protocol.errors import MissingServiceError, ProvisioningError
 from .protocol.models import (
     DeviceIdentity,
     Protocol,
@@ -69,11 +56,22 @@ from .protocol.models import (
     ProvisionOutcome,
     ProvisionReport,
     ProvisionRequest,
-    SoftApAuth,
-    SoftApSettings,
     WifiMode,
     WifiNetwork,
 )
+from .wifi_form import (
+    SECRET_FIELDS,
+    SOFTAP_FIELDS,
+    flat_values,
+    schema,
+    softap_schema,
+    softap_suggestions,
+    wifi_errors,
+    wifi_schema,
+    wifi_step_id,
+    wifi_suggestions,
+)
+from .wifi_request import provision_request
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -81,15 +79,6 @@ _LOGGER = logging.getLogger(__name__)
 def _outcome_error(outcome: ProvisionOutcome) -> str:
     """Form error of an unsuccessful outcome ("timeout" alone means the device was silent)."""
     return "provision_timeout" if outcome is ProvisionOutcome.TIMEOUT else outcome.value
-
-
-def _schema(fields: dict[Any, Any]) -> Any:
-    """Build a form schema.
-
-    Home Assistant 2026 annotates flow schemas with probatio's types while 2025.4 uses
-    voluptuous; the voluptuous schema works at runtime on both, so the boundary is typed Any.
-    """
-    return vol.Schema(fields)
 
 
 def _device_name(info: bluetooth.BluetoothServiceInfoBleak, protocol: Protocol) -> str:
@@ -112,20 +101,53 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         self._protocol = Protocol.BLUFI
         self._name = ""
         self._discovered: dict[str, tuple[Protocol, str]] = {}
-        self._device: ProvisioningDevice | None = None
+        self._flow_device: FlowDevice | None = None
         self._identity: DeviceIdentity | None = None
         self._networks: list[WifiNetwork] | None = None
+        self._scan_time: datetime | None = None
+        self._wifi_values: dict[str, Any] = {}
+        self._softap_values: dict[str, Any] = {}
         self._request: ProvisionRequest | None = None
-        self._suggested: dict[str, Any] = {}
         self._provision_task: asyncio.Task[ProvisionReport | str] | None = None
         self._unsub_advertisements: CALLBACK_TYPE | None = None
-        self._resume_coordinator: CALLBACK_TYPE | None = None
 
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> BleProvisioningOptionsFlow:
         """Return the options flow."""
         return BleProvisioningOptionsFlow()
+
+    # -------------------------------------------------------------- the device
+
+    @property
+    def _devices(self) -> FlowDevice:
+        if self._flow_device is None:
+            self._flow_device = FlowDevice(self.hass, self.flow_id)
+        return self._flow_device
+
+    @property
+    def _device(self) -> ProvisioningDevice | None:
+        """The device object the flow uses now (None before the first step needs one)."""
+        return None if self._flow_device is None else self._flow_device.device
+
+    def _current_device(self) -> ProvisioningDevice:
+        version = self._identity.version if self._identity else None
+        if self.source == SOURCE_RECONFIGURE:
+            return self._devices.of_entry(
+                self._get_reconfigure_entry(), self._address, self._protocol, version
+            )
+        return self._devices.own(self._address, self._protocol, version)
+
+    @callback
+    def async_remove(self) -> None:
+        """Release everything the flow holds when it ends or is aborted."""
+        if self._unsub_advertisements is not None:
+            self._unsub_advertisements()
+            self._unsub_advertisements = None
+        if self._provision_task is not None and not self._provision_task.done():
+            self._provision_task.cancel()
+        if self._flow_device is not None:
+            self._flow_device.async_end()
 
     # -------------------------------------------------------------- discovery
 
@@ -136,7 +158,7 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         if not discovery_info.connectable:
             return self.async_abort(reason="not_connectable")
         protocol = protocol_from_service_uuids(discovery_info.service_uuids)
-        if protocol is None:
+        if protocol is None or not device_filter(discovery_info.advertisement):
             return self.async_abort(reason="not_supported_device")
         await self.async_set_unique_id(discovery_info.address)
         self._abort_if_unique_id_configured()
@@ -172,20 +194,6 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         self._name = name
         self.context["title_placeholders"] = {"name": name}
 
-    @callback
-    def async_remove(self) -> None:
-        """Release everything the flow holds when it ends or is aborted."""
-        if self._unsub_advertisements is not None:
-            self._unsub_advertisements()
-            self._unsub_advertisements = None
-        if self._provision_task is not None and not self._provision_task.done():
-            self._provision_task.cancel()
-        if self._device is not None:
-            self.hass.async_create_task(self._device.close(), eager_start=True)
-        if self._resume_coordinator is not None:
-            self._resume_coordinator()
-            self._resume_coordinator = None
-
     async def async_step_bluetooth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -203,13 +211,19 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """List discovered devices that are not configured yet."""
+        """List the devices in range that advertise a supported service and are not set up.
+
+        Unlike discovery, this list is not narrowed by :func:`device_filter`: the user picks
+        the device, and identify still refuses one that does not speak the protocol.
+        """
         errors: dict[str, str] = {}
         if user_input is not None:
             address: str = user_input[CONF_ADDRESS]
             protocol, name = self._discovered[address]
             await self.async_set_unique_id(address, raise_on_progress=False)
             self._abort_if_unique_id_configured()
+            if address != self._address:
+                self._identity = None
             self._select(address, protocol, name)
             errors = await self._async_identify()
             if not errors:
@@ -225,7 +239,7 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(reason="no_devices_found")
         return self.async_show_form(
             step_id="user",
-            data_schema=_schema(
+            data_schema=schema(
                 {
                     vol.Required(CONF_ADDRESS): vol.In(
                         {
@@ -239,17 +253,10 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def _async_identify(self) -> dict[str, str]:
-        """Connect and identify; abort when the device does not speak the protocol.
-
-        The flow keeps this device object (and its link, for ``FLOW_IDLE_TIMEOUT`` seconds
-        after each step) until it ends: identify, scan and provision share one connection.
-        """
-        if self._device is None:
-            self._device = ha_device(
-                self.hass, self._address, self._protocol, idle_timeout=const.FLOW_IDLE_TIMEOUT
-            )
+        """Connect and identify; abort when the device does not speak the protocol."""
+        device = self._current_device()
         try:
-            self._identity = await self._device.identify()
+            self._identity = await device.identify()
         except MissingServiceError as err:
             _LOGGER.debug("%s does not speak %s: %s", self._address, self._protocol, err)
             raise AbortFlow("not_supported_device") from err
@@ -271,22 +278,9 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         self._address = entry.data[CONF_ADDRESS]
         self._protocol = Protocol(entry.data[CONF_PROTOCOL])
         self._name = entry.title
-        self._suggested = {
-            CONF_SSID: entry.data.get(CONF_LAST_SSID),
-            CONF_ADVANCED: {
-                CONF_ALLOW_UNENCRYPTED: entry.options.get(CONF_ALLOW_UNENCRYPTED, False)
-            },
-        }
-        if entry.state is ConfigEntryState.LOADED:
-            self._resume_coordinator = await entry.runtime_data.async_suspend()
-        version: str | None = entry.data.get(CONF_PROTOCOL_VERSION)
-        self._device = ha_device(
-            self.hass,
-            self._address,
-            self._protocol,
-            idle_timeout=const.FLOW_IDLE_TIMEOUT,
-            version=version,
-        )
+        self._wifi_values = {"ssid": entry.data.get(CONF_LAST_SSID)}
+        version = accepted_version(entry.data.get(CONF_PROTOCOL_VERSION))
+        errors: dict[str, str] = {}
         if version is not None:
             self._identity = DeviceIdentity(
                 protocol=self._protocol,
@@ -294,182 +288,101 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
                 security=security_for_version(version)
                 if self._protocol is Protocol.BLUFI
                 else ProvisioningSecurity.CLEARTEXT,
-                hostname=entry.data.get(CONF_HOSTNAME),
+                hostname=accepted_hostname(entry.data.get(CONF_HOSTNAME)),
             )
+            self._current_device()
+        else:
+            errors = await self._async_identify()
+        if errors:
+            self._networks = []
+            return self._show_wifi_form(errors)
         return await self.async_step_wifi()
 
     # -------------------------------------------------------------- Wi-Fi
 
+    def _security(self) -> ProvisioningSecurity | None:
+        if self._identity is not None:
+            return self._identity.security
+        return ProvisioningSecurity.CLEARTEXT if self._protocol is Protocol.BLUENET else None
+
     async def async_step_wifi(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pick a network from the device's own scan (or type one) and its password."""
+        device = self._current_device()
         errors: dict[str, str] = {}
         if user_input is not None:
-            if user_input.get(CONF_RESCAN):
+            values = flat_values(user_input)
+            self._wifi_values = values
+            if values.get(CONF_RESCAN):
                 self._networks = None
-                self._remember(user_input)
             else:
-                errors = self._parse_wifi(user_input)
-                if not errors:
+                request, found = provision_request(device, values)
+                if WifiMode(values.get(CONF_MODE) or WifiMode.STA) is not WifiMode.STA:
+                    # The SoftAP fields come on their own form, next.
+                    found = {key: value for key, value in found.items() if key not in SOFTAP_FIELDS}
+                    if not found:
+                        return await self.async_step_softap()
+                errors = wifi_errors(found, device.capabilities)
+                if request is not None:
+                    self._request = request
                     return await self.async_step_provision()
         if self._networks is None:
-            errors = await self._async_scan() | errors
+            errors = await self._async_scan(device) | errors
         return self._show_wifi_form(errors)
 
+    # The same step under the id that names how the password travels (see wifi_form).
+    async_step_wifi_legacy = async_step_wifi
     async_step_wifi_cleartext = async_step_wifi
+    async_step_wifi_unidentified = async_step_wifi
 
-    async def _async_scan(self) -> dict[str, str]:
-        assert self._device is not None
+    async def _async_scan(self, device: ProvisioningDevice) -> dict[str, str]:
         try:
-            self._networks = await self._device.scan(const.SCAN_TIMEOUT)
+            self._networks = await device.scan(const.SCAN_TIMEOUT)
         except ProvisioningError as err:
             _LOGGER.debug("Scanning with %s failed: %s", self._address, err)
             self._networks = []
             return flow_errors(err)
+        finally:
+            self._scan_time = dt_util.now()
         return {}
 
     def _show_wifi_form(self, errors: dict[str, str]) -> ConfigFlowResult:
         assert self._device is not None
-        capabilities = self._device.capabilities
-        options = [
-            SelectOptionDict(
-                value=network.ssid,
-                label=network.ssid
-                if network.rssi is None
-                else f"{network.ssid} ({network.rssi} dBm)",
-            )
-            for network in self._networks or []
-        ]
-        schema: dict[Any, Any] = {
-            vol.Required(CONF_SSID): SelectSelector(
-                SelectSelectorConfig(
-                    options=options,
-                    custom_value=True,
-                    mode=SelectSelectorMode.DROPDOWN,
-                    sort=False,
-                )
-            ),
-            vol.Optional(CONF_PASSWORD): TextSelector(
-                TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="off")
-            ),
-            vol.Optional(CONF_RESCAN, default=False): BooleanSelector(),
-        }
-        if capabilities.advanced_wifi:
-            schema[vol.Optional(CONF_ADVANCED, default={})] = section(
-                _schema(
-                    {
-                        vol.Optional(CONF_BSSID): TextSelector(),
-                        vol.Optional(CONF_MODE, default=WifiMode.STA.value): SelectSelector(
-                            SelectSelectorConfig(
-                                options=[mode.value for mode in WifiMode],
-                                translation_key="mode",
-                            )
-                        ),
-                        vol.Optional(CONF_SOFTAP_SSID): TextSelector(),
-                        vol.Optional(CONF_SOFTAP_PASSWORD): TextSelector(
-                            TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="off")
-                        ),
-                        vol.Optional(CONF_SOFTAP_AUTH_MODE, default=SoftApAuth.WPA2_PSK.value): (
-                            SelectSelector(
-                                SelectSelectorConfig(
-                                    options=[auth.value for auth in SoftApAuth],
-                                    translation_key="softap_auth_mode",
-                                )
-                            )
-                        ),
-                        vol.Optional(CONF_SOFTAP_CHANNEL): vol.All(
-                            NumberSelector(
-                                NumberSelectorConfig(min=1, max=13, mode=NumberSelectorMode.BOX)
-                            ),
-                            vol.Coerce(int),
-                        ),
-                        vol.Optional(CONF_SOFTAP_MAX_CONNECTIONS): vol.All(
-                            NumberSelector(
-                                NumberSelectorConfig(min=1, max=10, mode=NumberSelectorMode.BOX)
-                            ),
-                            vol.Coerce(int),
-                        ),
-                        vol.Optional(CONF_ALLOW_UNENCRYPTED, default=False): BooleanSelector(),
-                    }
-                ),
-                {"collapsed": True},
-            )
-        identity = self._identity
+        suggested = wifi_suggestions(self._wifi_values)
+        fields = wifi_schema(self._device.capabilities, self._networks, suggested)
+        scan_time = dt_util.as_local(self._scan_time) if self._scan_time else dt_util.now()
         return self.async_show_form(
-            step_id="wifi" if capabilities.encrypted else "wifi_cleartext",
-            data_schema=self.add_suggested_values_to_schema(_schema(schema), self._suggested),
+            step_id=wifi_step_id(self._security()),
+            data_schema=self.add_suggested_values_to_schema(schema(fields), suggested),
             errors=errors,
             description_placeholders={
                 "name": self._name,
-                "version": identity.version if identity else "-",
-                "security": identity.security.value if identity else "-",
+                "version": self._identity.version if self._identity else "",
                 "count": str(len(self._networks or [])),
+                "scan_time": scan_time.strftime("%H:%M:%S"),
             },
         )
 
-    def _remember(self, user_input: dict[str, Any]) -> None:
-        """Keep what the user typed for the next form, except any password."""
-        advanced = {
-            key: value
-            for key, value in user_input.get(CONF_ADVANCED, {}).items()
-            if key != CONF_SOFTAP_PASSWORD
-        }
-        self._suggested = {CONF_SSID: user_input.get(CONF_SSID), CONF_ADVANCED: advanced}
-
-    def _parse_wifi(self, user_input: dict[str, Any]) -> dict[str, str]:
-        """Validate the form and build the provisioning request."""
-        self._remember(user_input)
+    async def async_step_softap(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """SoftAP modes: the device's own access point."""
+        device = self._current_device()
         errors: dict[str, str] = {}
-        ssid: str = user_input[CONF_SSID]
-        password: str = user_input.get(CONF_PASSWORD, "")
-        advanced: dict[str, Any] = user_input.get(CONF_ADVANCED, {})
-        assert self._device is not None
-        limits = self._device.limits
-        for check, value, field in (
-            (limits.check_ssid, ssid, CONF_SSID),
-            (limits.check_password, password, CONF_PASSWORD),
-        ):
-            try:
-                check(value)
-            except InvalidInputError as err:
-                errors[field] = err.reason
-        bssid: str | None = advanced.get(CONF_BSSID) or None
-        if bssid is not None:
-            try:
-                check_bssid(bssid)
-            except InvalidInputError as err:
-                errors[CONF_ADVANCED] = err.reason
-        mode = WifiMode(advanced.get(CONF_MODE, WifiMode.STA))
-        softap: SoftApSettings | None = None
-        if mode is not WifiMode.STA:
-            auth = SoftApAuth(advanced.get(CONF_SOFTAP_AUTH_MODE, SoftApAuth.WPA2_PSK))
-            softap_password: str = advanced.get(CONF_SOFTAP_PASSWORD, "")
-            softap_ssid: str = advanced.get(CONF_SOFTAP_SSID, "")
-            try:
-                limits.check_ssid(softap_ssid, field=CONF_SOFTAP_SSID)
-                limits.check_password(softap_password, field=CONF_SOFTAP_PASSWORD)
-            except InvalidInputError as err:
-                errors[CONF_ADVANCED] = f"invalid_{err.field}"
-            else:
-                if (auth is SoftApAuth.OPEN) != (not softap_password):
-                    errors[CONF_ADVANCED] = "invalid_softap_password"
-            softap = SoftApSettings(
-                ssid=softap_ssid,
-                password=softap_password,
-                channel=advanced.get(CONF_SOFTAP_CHANNEL),
-                max_connections=advanced.get(CONF_SOFTAP_MAX_CONNECTIONS),
-                auth=auth,
-            )
-        if errors:
-            return errors
-        self._request = ProvisionRequest(
-            ssid=ssid,
-            password=password,
-            bssid=bssid,
-            mode=mode,
-            softap=softap,
-            allow_unencrypted=bool(advanced.get(CONF_ALLOW_UNENCRYPTED, False)),
+        if user_input is not None:
+            self._softap_values = dict(user_input)
+            request, found = provision_request(device, self._wifi_values | user_input)
+            if request is not None:
+                self._request = request
+                return await self.async_step_provision()
+            errors = {
+                key if key in SOFTAP_FIELDS else "base": value for key, value in found.items()
+            }
+        return self.async_show_form(
+            step_id="softap",
+            data_schema=self.add_suggested_values_to_schema(
+                schema(softap_schema()), softap_suggestions(self._softap_values)
+            ),
+            errors=errors,
+            description_placeholders={"name": self._name},
         )
-        return {}
 
     # -------------------------------------------------------------- provisioning
 
@@ -479,8 +392,15 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         """Send the credentials and wait for the device's real outcome."""
         assert self._request is not None
         if self._provision_task is None:
+            device = self._current_device()
+            # The request holds the passwords now; the remembered form input no longer does.
+            for values in (self._wifi_values, self._softap_values):
+                for key in SECRET_FIELDS:
+                    values.pop(key, None)
             self._provision_task = self.hass.async_create_task(
-                self._async_provision(), f"{DOMAIN} provision {self._address}", eager_start=False
+                self._async_provision(device, self._request),
+                f"{DOMAIN} provision {self._address}",
+                eager_start=False,
             )
         if not self._provision_task.done():
             return self.async_show_progress(
@@ -491,12 +411,12 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
             )
         return self.async_show_progress_done(next_step_id="provision_done")
 
-    async def _async_provision(self) -> ProvisionReport | str:
+    async def _async_provision(
+        self, device: ProvisioningDevice, request: ProvisionRequest
+    ) -> ProvisionReport | str:
         """Run the provisioning; return the report or a form error key."""
-        assert self._device is not None
-        assert self._request is not None
         try:
-            return await self._device.provision(self._request, const.PROVISION_TIMEOUT)
+            return await device.provision(request, const.PROVISION_TIMEOUT)
         except ProvisioningError as err:
             _LOGGER.debug("Provisioning %s failed: %s", self._address, err)
             return next(iter(flow_errors(err).values()))
@@ -506,68 +426,38 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Create (or update) the entry, or go back to the Wi-Fi form with the reason."""
         assert self._provision_task is not None
+        assert self._request is not None
         result = self._provision_task.result()
         self._provision_task = None
         if isinstance(result, str):
             return self._show_wifi_form({"base": result})
         if not result.success:
             return self._show_wifi_form({"base": _outcome_error(result.outcome)})
-        # Done with the device: release the link before the entry's coordinator connects.
-        assert self._device is not None
-        await self._device.close()
+        async_forget_discovery(self.hass, self._address, rediscover=False)
+        await self._devices.async_done()
+        hostname = accepted_hostname(result.hostname)
+        ssid = accepted_ssid(result.ssid) or self._request.ssid
+        security = result.security.value if result.security else None
         if self.source == SOURCE_RECONFIGURE:
-            if self._resume_coordinator is not None:
-                self._resume_coordinator()
-                self._resume_coordinator = None
-            updates: dict[str, Any] = {CONF_LAST_SSID: result.ssid}
-            if result.hostname:
-                updates[CONF_HOSTNAME] = result.hostname
+            updates: dict[str, Any] = {CONF_LAST_SSID: ssid, CONF_LAST_SECURITY: security}
+            if hostname:
+                updates[CONF_HOSTNAME] = hostname
             return self.async_update_reload_and_abort(
                 self._get_reconfigure_entry(), data_updates=updates
             )
         identity = self._identity
         assert identity is not None
-        return self.async_create_entry(
-            title=self._name,
-            data={
-                CONF_ADDRESS: self._address,
-                CONF_PROTOCOL: self._protocol.value,
-                CONF_PROTOCOL_VERSION: identity.version,
-                CONF_SECURITY_VERSION: identity.security.value,
-                CONF_HOSTNAME: result.hostname or identity.hostname,
-                CONF_LAST_SSID: result.ssid,
-            },
-            options={CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL, CONF_ALLOW_UNENCRYPTED: False},
-        )
-
-
-class BleProvisioningOptionsFlow(OptionsFlow):
-    """Status interval and, for encrypted protocols, the unencrypted fallback."""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and store the options."""
-        if user_input is not None:
-            return self.async_create_entry(data=user_input)
-        capabilities = device_class(Protocol(self.config_entry.data[CONF_PROTOCOL])).capabilities
-        schema: dict[Any, Any] = {
-            vol.Required(CONF_STATUS_INTERVAL, default=DEFAULT_STATUS_INTERVAL): vol.All(
-                NumberSelector(
-                    NumberSelectorConfig(
-                        min=MIN_STATUS_INTERVAL,
-                        max=MAX_STATUS_INTERVAL,
-                        step=1,
-                        unit_of_measurement="s",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                vol.Coerce(int),
-            ),
+        data: dict[str, Any] = {
+            CONF_ADDRESS: self._address,
+            CONF_PROTOCOL: self._protocol.value,
+            CONF_PROTOCOL_VERSION: accepted_version(identity.version),
+            CONF_SECURITY_VERSION: identity.security.value,
+            CONF_LAST_SECURITY: security,
+            CONF_HOSTNAME: hostname or accepted_hostname(identity.hostname),
+            CONF_LAST_SSID: ssid,
         }
-        if capabilities.encrypted:
-            schema[vol.Required(CONF_ALLOW_UNENCRYPTED, default=False)] = BooleanSelector()
-        return self.async_show_form(
-            step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                _schema(schema), self.config_entry.options
-            ),
+        if self._networks and self._scan_time is not None:
+            data[CONF_FLOW_SCAN] = flow_scan_data(self._networks, self._scan_time)
+        return self.async_create_entry(
+            title=self._name, data=data, options={CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL}
         )

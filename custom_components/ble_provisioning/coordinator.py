@@ -1,14 +1,16 @@
-"""Coordinator: refresh the Wi-Fi status on demand; the link is released right after each use.
+"""Coordinator: one device's status, scans and operations.
 
-The library's device object owns the link (one operation at a time, no idle hold: a proxy has
-~3 connection slots and a background refresh must not keep one).
+The library's device object owns the link (one operation at a time; no idle hold here: a proxy
+has ~3 connection slots and background work must not keep one). The entry's
+:class:`~.gate.DeviceGate` decides when the device may be used (not while closing or paused).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 import logging
 from typing import Any
 
@@ -16,17 +18,20 @@ from homeassistant.components import bluetooth
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from . import const
 from .const import (
-    CONF_ALLOW_UNENCRYPTED,
+    CONF_FLOW_SCAN,
     CONF_HOSTNAME,
+    CONF_LAST_SECURITY,
     CONF_LAST_SSID,
     CONF_PROTOCOL,
     CONF_PROTOCOL_VERSION,
+    CONF_SECURITY_VERSION,
     CONF_STATUS_INTERVAL,
     DEFAULT_STATUS_INTERVAL,
     DOMAIN,
@@ -35,12 +40,16 @@ from .const import (
     EVENT_PROVISIONING_SUCCEEDED,
 )
 from .device import ha_device
+from .device_data import accepted_hostname, accepted_ssid, configuration_url
+from .gate import DeviceGate
 from .issues import async_check_adapters
 from .protocol.device import ProvisioningDevice
+from .protocol.device_blufi import security_for_version
 from .protocol.errors import ProvisioningError
 from .protocol.models import (
     DeviceStatus,
     Protocol,
+    ProvisioningSecurity,
     ProvisionOutcome,
     ProvisionReport,
     ProvisionRequest,
@@ -65,15 +74,42 @@ class CoordinatorData:
     last_provision: ProvisionReport | None = None
     failure_reason: ProvisionOutcome | None = None
     hostname: str | None = None
+    security: ProvisioningSecurity | None = None
 
 
-def configuration_url(hostname: str | None) -> str | None:
-    """Turn a reported host name or URL into a device configuration URL."""
-    if not hostname:
-        return None
-    if "://" in hostname:
-        return hostname
-    return f"http://{hostname}"
+def flow_scan_data(networks: list[WifiNetwork], when: datetime) -> dict[str, Any]:
+    """Return the flow's scan as a new entry stores it (see :data:`~.const.CONF_FLOW_SCAN`)."""
+    return {
+        "networks": [[network.ssid, network.rssi] for network in networks],
+        "time": when.isoformat(),
+    }
+
+
+def _flow_scan(value: Any) -> tuple[tuple[WifiNetwork, ...] | None, datetime | None]:
+    """Read :func:`flow_scan_data` back; anything malformed is ignored."""
+    if not isinstance(value, Mapping):
+        return None, None
+    when = dt_util.parse_datetime(str(value.get("time", "")))
+    if when is None:
+        return None, None
+    networks: list[WifiNetwork] = []
+    for item in value.get("networks") or ():
+        if isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], str):
+            ssid, rssi = item
+            networks.append(WifiNetwork(ssid, rssi if isinstance(rssi, int) else None))
+    return tuple(networks), when
+
+
+def _initial_security(data: Mapping[str, Any]) -> ProvisioningSecurity | None:
+    """How the credentials last travelled; else what the device's protocol version offers."""
+    known = {security.value: security for security in ProvisioningSecurity}
+    for key in (CONF_LAST_SECURITY, CONF_SECURITY_VERSION):
+        if (security := known.get(str(data.get(key)))) is not None:
+            return security
+    if Protocol(data[CONF_PROTOCOL]) is Protocol.BLUENET:
+        return ProvisioningSecurity.CLEARTEXT
+    version = data.get(CONF_PROTOCOL_VERSION)
+    return security_for_version(version) if isinstance(version, str) else None
 
 
 class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
@@ -82,7 +118,7 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
     config_entry: BleProvisioningConfigEntry
 
     def __init__(self, hass: HomeAssistant, entry: BleProvisioningConfigEntry) -> None:
-        """Create the coordinator and its protocol adapter."""
+        """Create the coordinator and the library's device object."""
         interval = entry.options.get(CONF_STATUS_INTERVAL, DEFAULT_STATUS_INTERVAL)
         super().__init__(
             hass,
@@ -92,8 +128,8 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
             update_interval=timedelta(seconds=interval),
             always_update=False,
         )
-        self.options: dict[str, Any] = dict(entry.options)
         self.address: str = entry.data[CONF_ADDRESS]
+        self.options: dict[str, Any] = dict(entry.options)
         self.device: ProvisioningDevice = ha_device(
             hass,
             self.address,
@@ -102,13 +138,14 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         )
         self.device.set_custom_data_callback(self._async_custom_data)
         self._event_listeners: list[EventListener] = []
-        self._suspended = 0
-        self.data = CoordinatorData(hostname=entry.data.get(CONF_HOSTNAME))
-
-    @property
-    def allow_unencrypted(self) -> bool:
-        """Whether the user allowed sending BluFi credentials without negotiated security."""
-        return bool(self.options.get(CONF_ALLOW_UNENCRYPTED, False))
+        self.gate = DeviceGate(hass, entry, self.device)
+        networks, last_scan = _flow_scan(entry.data.get(CONF_FLOW_SCAN))
+        self.data = CoordinatorData(
+            hostname=accepted_hostname(entry.data.get(CONF_HOSTNAME)),
+            security=_initial_security(entry.data),
+            networks=networks,
+            last_scan=last_scan,
+        )
 
     # -------------------------------------------------------------- lifecycle
 
@@ -134,24 +171,31 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
 
         return _stop
 
+    async def async_close(self) -> None:
+        """Refuse and cancel every operation and close the device (see :class:`DeviceGate`)."""
+        await self.gate.async_close()
+
     async def async_shutdown(self) -> None:
-        """Cancel timers, refuse further operations and release the connection."""
+        """Cancel the coordinator's timers, then close (see :meth:`async_close`)."""
         await super().async_shutdown()
-        await self.device.close()
+        await self.async_close()
 
     @callback
     def _async_advertisement(
         self, service_info: bluetooth.BluetoothServiceInfoBleak, change: bluetooth.BluetoothChange
     ) -> None:
         """Refresh as soon as a device that was gone advertises again."""
-        if not self.last_update_success and not self._suspended:
-            self.config_entry.async_create_background_task(
-                self.hass, self.async_request_refresh(), f"{DOMAIN} refresh {self.address}"
-            )
+        if self.last_update_success or self.gate.blocked:
+            return
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_request_refresh(), f"{DOMAIN} refresh {self.address}"
+        )
 
     @callback
     def _async_unavailable(self, service_info: bluetooth.BluetoothServiceInfoBleak) -> None:
         """Mark the entities unavailable (logged once by the coordinator)."""
+        if self.gate.closing:
+            return
         self.async_set_update_error(
             UpdateFailed(
                 translation_domain=DOMAIN,
@@ -160,27 +204,11 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
             )
         )
 
-    # -------------------------------------------------------------- reconfiguration
-
-    async def async_suspend(self) -> CALLBACK_TYPE:
-        """Release the device and stop touching it until the returned callback is called.
-
-        A reconfigure flow uses this so the coordinator does not compete for the connection.
-        """
-        self._suspended += 1
-        await self.device.disconnect()
-
-        @callback
-        def _resume() -> None:
-            self._suspended -= 1
-
-        return _resume
-
-    # -------------------------------------------------------------- data
+    # -------------------------------------------------------------- operations
 
     async def _async_update_data(self) -> CoordinatorData:
-        """Read the Wi-Fi status while the device is in range."""
-        if self._suspended:
+        """Read the Wi-Fi status while the device is in range (not while paused or closing)."""
+        if self.gate.blocked:
             return self.data
         if not async_check_adapters(self.hass):
             raise UpdateFailed(translation_domain=DOMAIN, translation_key="no_connectable_adapter")
@@ -191,81 +219,97 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
                 translation_placeholders={"address": self.address},
             )
         try:
-            status = await self.device.get_status()
+            status = await self.gate.async_run(self.device.get_status)
         except ProvisioningError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key=err.error_key,
                 translation_placeholders={"address": self.address},
             ) from err
+        except HomeAssistantError:
+            # The gate's own error: the entry closed or paused meanwhile.
+            return self.data
         return self._with_status(status)
 
-    def _with_status(self, status: DeviceStatus) -> CoordinatorData:
+    def _with_status(self, reported: DeviceStatus) -> CoordinatorData:
+        status = replace(
+            reported,
+            ssid=accepted_ssid(reported.ssid),
+            hostname=accepted_hostname(reported.hostname),
+        )
         failure = self.data.failure_reason
         if status.failure is not None:
             failure = status.failure
         elif status.state is WifiState.CONNECTED:
             failure = None
         hostname = status.hostname or self.data.hostname
-        if hostname != self.data.hostname:
-            self._async_store_hostname(hostname)
+        self._async_store_hostname(hostname)
         return replace(self.data, status=status, failure_reason=failure, hostname=hostname)
 
     @callback
     def _async_store_hostname(self, hostname: str | None) -> None:
-        """Keep the host name in the entry and the device's configuration URL up to date."""
+        """Keep a changed host name in the entry and the device's configuration URL."""
         entry = self.config_entry
+        if hostname == entry.data.get(CONF_HOSTNAME):
+            return
         self.hass.config_entries.async_update_entry(
             entry, data={**entry.data, CONF_HOSTNAME: hostname}
         )
         registry = dr.async_get(self.hass)
         # async_get_device(identifiers=...) is deprecated in newer Home Assistant and its
-        # replacement does not exist in 2025.4: look the device up through the entry.
+        # replacement does not exist in 2025.4: the entry's device (an entry has one).
         for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
-            if (DOMAIN, self.address) in device.identifiers:
-                registry.async_update_device(
-                    device.id, configuration_url=configuration_url(hostname)
-                )
-
-    # -------------------------------------------------------------- operations
+            registry.async_update_device(device.id, configuration_url=configuration_url(hostname))
 
     async def async_scan(self) -> list[WifiNetwork]:
         """Scan with the device's radio and keep the result."""
-        networks = await self.device.scan(const.SCAN_TIMEOUT)
+        networks = await self.gate.async_run(partial(self.device.scan, const.SCAN_TIMEOUT))
         self.async_set_updated_data(
             replace(self.data, networks=tuple(networks), last_scan=dt_util.utcnow())
         )
         return networks
 
     async def async_get_status(self) -> DeviceStatus:
-        """Read the status now."""
-        status = await self.device.get_status()
-        self.async_set_updated_data(self._with_status(status))
-        return status
+        """Read the status now (validated as the entities show it)."""
+        data = self._with_status(await self.gate.async_run(self.device.get_status))
+        self.async_set_updated_data(data)
+        assert data.status is not None
+        return data.status
 
     async def async_provision(self, request: ProvisionRequest) -> ProvisionReport:
-        """Provision the device, keep the outcome and fire the event."""
-        report = await self.device.provision(request, const.PROVISION_TIMEOUT)
-        data = replace(
-            self.data,
-            last_provision=report,
-            failure_reason=None if report.success else report.outcome,
-            hostname=report.hostname or self.data.hostname,
+        """Provision the device, keep the outcome and fire the event.
+
+        What the device reports afterwards is validated before it is kept: the device may
+        already have joined, so nothing it says may make this raise.
+        """
+        report = await self.gate.async_run(
+            partial(self.device.provision, request, const.PROVISION_TIMEOUT)
         )
-        if report.hostname and report.hostname != self.data.hostname:
-            self._async_store_hostname(report.hostname)
-        if report.success:
-            self.hass.config_entries.async_update_entry(
-                self.config_entry,
-                data={**self.config_entry.data, CONF_LAST_SSID: report.ssid},
+        report = replace(report, hostname=accepted_hostname(report.hostname))
+        hostname = report.hostname or self.data.hostname
+        self._async_store_hostname(hostname)
+        security = report.security or self.data.security
+        updates: dict[str, Any] = {CONF_LAST_SECURITY: security.value if security else None}
+        if report.success and (ssid := accepted_ssid(report.ssid)) is not None:
+            updates[CONF_LAST_SSID] = ssid
+        self.hass.config_entries.async_update_entry(
+            self.config_entry, data={**self.config_entry.data, **updates}
+        )
+        self.async_set_updated_data(
+            replace(
+                self.data,
+                last_provision=report,
+                failure_reason=None if report.success else report.outcome,
+                hostname=hostname,
+                security=security,
             )
-        self.async_set_updated_data(data)
+        )
         self._async_fire(
             EVENT_PROVISIONING_SUCCEEDED if report.success else EVENT_PROVISIONING_FAILED,
-            {"ssid": report.ssid, "outcome": report.outcome.value},
+            {"ssid": accepted_ssid(report.ssid), "outcome": report.outcome.value},
         )
-        # The status changed on the device: read it again in the background.
-        await self.async_request_refresh()
+        # The status changed on the device: read it now (not debounced behind an earlier read).
+        await self.async_refresh()
         return report
 
     async def async_send_custom_data(
@@ -273,14 +317,17 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
     ) -> bytes | None:
         """Send custom data; optionally wait for the reply and return it."""
         if wait_reply:
-            return await self.device.send_and_wait_custom_data(data, timeout)
-        await self.device.send_custom_data(data)
+            return await self.gate.async_run(
+                partial(self.device.send_and_wait_custom_data, data, timeout)
+            )
+        await self.gate.async_run(partial(self.device.send_custom_data, data))
         return None
 
     async def async_disconnect_wifi(self) -> None:
-        """Ask the device to leave its network."""
-        await self.device.disconnect_wifi()
-        await self.async_request_refresh()
+        """Ask the device to leave its network: a deliberate leave, not a failure."""
+        await self.gate.async_run(self.device.disconnect_wifi)
+        self.async_set_updated_data(replace(self.data, failure_reason=None))
+        await self.async_refresh()  # not debounced behind an earlier read: the state changed
 
     # -------------------------------------------------------------- events
 
@@ -292,6 +339,8 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
 
     @callback
     def _async_fire(self, event_type: str, attributes: dict[str, Any]) -> None:
+        if self.gate.closing:
+            return
         for listener in list(self._event_listeners):
             listener(event_type, attributes)
 

@@ -2,26 +2,46 @@
 
 The protocol library's :class:`~.protocol.device.ProvisioningDevice` owns the link (locks, idle
 release, slot waits); this module only hands it the freshest ``BLEDevice`` from Home Assistant's
-bluetooth manager (the best adapter or proxy in range) and turns the library's typed errors into
-translated Home Assistant errors, in one place.
+bluetooth manager (the best adapter or proxy in range), keeps the bluetooth manager's discovery
+history in step with the entries, and turns the library's typed errors into translated Home
+Assistant errors, in one place.
 """
 
 from __future__ import annotations
 
 from homeassistant.components import bluetooth
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from . import const
 from .const import DOMAIN
 from .protocol.device import ProvisioningDevice, create_device
-from .protocol.discovery import protocol_from_service_uuids
 from .protocol.errors import InvalidInputError, OperationNotSupportedError, ProvisioningError
 from .protocol.models import Protocol
 from .protocol.slots import ConnectionSlots
 from .slots import ha_slots
 
-__all__ = ["flow_errors", "ha_device", "ha_error", "protocol_from_service_uuids"]
+
+@callback
+def async_forget_discovery(hass: HomeAssistant, address: str, *, rediscover: bool) -> None:
+    """Clear ``address`` from the bluetooth manager's match history.
+
+    After a successful setup (``rediscover=False``), a device that is reset later raises a
+    discovery card again, as improv_ble does. After a removal (``rediscover=True``) discovery
+    also runs at once with the last advertisement, so the card is back immediately.
+
+    Home Assistant 2025.4 has no call that only clears the history
+    (``async_clear_address_from_match_history`` came later), and its
+    ``async_rediscover_address`` re-runs discovery, which refills the history at once and, for
+    a device just set up, only starts a flow that aborts: there, nothing is done after a
+    success, and the removal's rediscovery is what brings the card back.
+    """
+    if rediscover:
+        bluetooth.async_rediscover_address(hass, address)
+        return
+    clear = getattr(bluetooth, "async_clear_address_from_match_history", None)
+    if clear is not None:
+        clear(hass, address)
 
 
 def ha_device(

@@ -8,8 +8,9 @@ from homeassistant.helpers.device_registry import CONNECTION_BLUETOOTH, DeviceIn
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import CONF_HOSTNAME, CONF_PROTOCOL_VERSION, DOMAIN
-from .coordinator import BleProvisioningCoordinator, configuration_url
+from .const import CONF_PROTOCOL_VERSION, DOMAIN
+from .coordinator import BleProvisioningCoordinator
+from .device_data import accepted_version, configuration_url
 
 
 class BleProvisioningEntity(CoordinatorEntity[BleProvisioningCoordinator]):
@@ -28,15 +29,16 @@ class BleProvisioningEntity(CoordinatorEntity[BleProvisioningCoordinator]):
         entry = coordinator.config_entry
         address: str = entry.data[CONF_ADDRESS]
         device = coordinator.device
+        version = accepted_version(entry.data.get(CONF_PROTOCOL_VERSION))
         self._attr_unique_id = f"{address}_{description.key}"
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, address)},
             connections={(CONNECTION_BLUETOOTH, address)},
             name=entry.title,
             manufacturer=device.manufacturer,
-            model=device.model,
-            sw_version=entry.data.get(CONF_PROTOCOL_VERSION),
-            configuration_url=configuration_url(entry.data.get(CONF_HOSTNAME)),
+            # The version identify reads is the provisioning protocol's, not the firmware's.
+            model=f"{device.model} (protocol {version})" if version else device.model,
+            configuration_url=configuration_url(coordinator.data.hostname),
         )
 
     @property

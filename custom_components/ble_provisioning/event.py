@@ -11,14 +11,19 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import EVENT_CUSTOM_DATA, EVENT_PROVISIONING_FAILED, EVENT_PROVISIONING_SUCCEEDED
 from .coordinator import BleProvisioningConfigEntry
 from .entity import BleProvisioningEntity
+from .protocol.models import Capabilities
 
 PARALLEL_UPDATES = 0
 
-EVENT_DESCRIPTION = EventEntityDescription(
-    key="device_event",
-    translation_key="device_event",
-    event_types=[EVENT_CUSTOM_DATA, EVENT_PROVISIONING_SUCCEEDED, EVENT_PROVISIONING_FAILED],
-)
+
+def _description(capabilities: Capabilities) -> EventEntityDescription:
+    """Only the events the device's protocol can produce (Bluenet has no custom data)."""
+    event_types = [EVENT_PROVISIONING_SUCCEEDED, EVENT_PROVISIONING_FAILED]
+    if capabilities.custom_data:
+        event_types.insert(0, EVENT_CUSTOM_DATA)
+    return EventEntityDescription(
+        key="device_event", translation_key="device_event", event_types=event_types
+    )
 
 
 async def async_setup_entry(
@@ -27,7 +32,10 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the event entity."""
-    async_add_entities([BleProvisioningEvent(entry.runtime_data, EVENT_DESCRIPTION)])
+    coordinator = entry.runtime_data
+    async_add_entities(
+        [BleProvisioningEvent(coordinator, _description(coordinator.device.capabilities))]
+    )
 
 
 class BleProvisioningEvent(BleProvisioningEntity, EventEntity):

@@ -1,4 +1,9 @@
-"""Sensors: Wi-Fi state, SSID, RSSI, failure reason, scan results."""
+"""Sensors: Wi-Fi state, SSID, failure reason, scan results, provisioning security.
+
+There is no Wi-Fi signal strength sensor: ESP-IDF's BluFi reports the RSSI only in a failed
+connection's report (the signal at the failure), never while connected, so such a sensor could
+never have a value while the device is on Wi-Fi. ``get_status`` returns that RSSI.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +18,13 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import SIGNAL_STRENGTH_DECIBELS_MILLIWATT, EntityCategory
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import BleProvisioningConfigEntry, CoordinatorData
 from .entity import BleProvisioningEntity
-from .protocol.models import FAILURE_OUTCOMES, Capabilities, WifiState
+from .protocol.models import FAILURE_OUTCOMES, ProvisioningSecurity, WifiState
 
 PARALLEL_UPDATES = 0
 
@@ -33,7 +38,6 @@ class BleProvisioningSensorEntityDescription(SensorEntityDescription):
 
     value_fn: Callable[[CoordinatorData], str | int | datetime | None]
     attributes_fn: Callable[[CoordinatorData], dict[str, Any] | None] = lambda _: None
-    exists_fn: Callable[[Capabilities], bool] = lambda _: True
 
 
 def _networks_attributes(data: CoordinatorData) -> dict[str, Any] | None:
@@ -61,16 +65,6 @@ SENSORS: tuple[BleProvisioningSensorEntityDescription, ...] = (
         value_fn=lambda data: data.status.ssid if data.status else None,
     ),
     BleProvisioningSensorEntityDescription(
-        key="wifi_rssi",
-        translation_key="wifi_rssi",
-        device_class=SensorDeviceClass.SIGNAL_STRENGTH,
-        native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: data.status.rssi if data.status else None,
-        exists_fn=lambda capabilities: capabilities.rssi,
-    ),
-    BleProvisioningSensorEntityDescription(
         key="failure_reason",
         translation_key="failure_reason",
         device_class=SensorDeviceClass.ENUM,
@@ -88,6 +82,14 @@ SENSORS: tuple[BleProvisioningSensorEntityDescription, ...] = (
         attributes_fn=_networks_attributes,
     ),
     BleProvisioningSensorEntityDescription(
+        key="provisioning_security",
+        translation_key="provisioning_security",
+        device_class=SensorDeviceClass.ENUM,
+        options=[security.value for security in ProvisioningSecurity],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.security.value if data.security else None,
+    ),
+    BleProvisioningSensorEntityDescription(
         key="last_scan",
         translation_key="last_scan",
         device_class=SensorDeviceClass.TIMESTAMP,
@@ -102,14 +104,9 @@ async def async_setup_entry(
     entry: BleProvisioningConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors the device's protocol supports."""
+    """Add the sensors."""
     coordinator = entry.runtime_data
-    capabilities = coordinator.device.capabilities
-    async_add_entities(
-        BleProvisioningSensor(coordinator, description)
-        for description in SENSORS
-        if description.exists_fn(capabilities)
-    )
+    async_add_entities(BleProvisioningSensor(coordinator, description) for description in SENSORS)
 
 
 class BleProvisioningSensor(BleProvisioningEntity, SensorEntity):

@@ -21,17 +21,24 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 import voluptuous as vol
 
 from .const import (
+    CONF_ALLOW_CLEARTEXT,
     CONF_BSSID,
     CONF_MODE,
+    CONF_SOFTAP_AUTH_MODE,
+    CONF_SOFTAP_CHANNEL,
+    CONF_SOFTAP_MAX_CONNECTIONS,
+    CONF_SOFTAP_PASSWORD,
+    CONF_SOFTAP_SSID,
     CONF_SSID,
     CUSTOM_DATA_REPLY_TIMEOUT,
     DOMAIN,
 )
 from .coordinator import BleProvisioningConfigEntry, BleProvisioningCoordinator
 from .device import ha_error
+from .protocol.blufi.const import MAX_MESSAGE_LEN
 from .protocol.errors import ProvisioningError
-from .protocol.limits import check_bssid
-from .protocol.models import ProvisionRequest, WifiMode
+from .protocol.models import SoftApAuth, WifiMode
+from .wifi_request import SOFTAP_CHANNELS, SOFTAP_MAX_CONNECTIONS, provision_request
 
 ATTR_DEVICE_ID = "device_id"
 ATTR_PASSWORD = "password"
@@ -58,6 +65,14 @@ PROVISION_SCHEMA = _DEVICE_SCHEMA.extend(
         vol.Optional(CONF_MODE, default=WifiMode.STA.value): vol.In(
             [mode.value for mode in WifiMode]
         ),
+        vol.Optional(CONF_SOFTAP_SSID): cv.string,
+        vol.Optional(CONF_SOFTAP_PASSWORD): cv.string,
+        vol.Optional(CONF_SOFTAP_AUTH_MODE): vol.In([auth.value for auth in SoftApAuth]),
+        vol.Optional(CONF_SOFTAP_CHANNEL): vol.All(vol.Coerce(int), vol.Range(*SOFTAP_CHANNELS)),
+        vol.Optional(CONF_SOFTAP_MAX_CONNECTIONS): vol.All(
+            vol.Coerce(int), vol.Range(*SOFTAP_MAX_CONNECTIONS)
+        ),
+        vol.Optional(CONF_ALLOW_CLEARTEXT, default=False): cv.boolean,
     }
 )
 
@@ -119,31 +134,27 @@ async def _run[T](coordinator: BleProvisioningCoordinator, operation: Awaitable[
 
 async def _async_provision_wifi(call: ServiceCall) -> ServiceResponse:
     coordinator = _coordinator(call)
-    ssid: str = call.data[CONF_SSID]
-    password: str = call.data.get(ATTR_PASSWORD, "")
-    bssid: str | None = call.data.get(CONF_BSSID) or None
-    mode = WifiMode(call.data[CONF_MODE])
-    try:
-        coordinator.device.limits.check(ssid, password)
-        if bssid is not None:
-            check_bssid(bssid)
-    except ProvisioningError as err:
-        raise ha_error(err, coordinator.address) from err
-    request = ProvisionRequest(
-        ssid=ssid,
-        password=password,
-        bssid=bssid,
-        mode=mode,
-        allow_unencrypted=coordinator.allow_unencrypted,
-    )
+    request, errors = provision_request(coordinator.device, call.data)
+    if request is None:
+        field, reason = next(iter(errors.items()))
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=reason,
+            translation_placeholders={"field": field, "address": coordinator.address},
+        )
     report = await _run(coordinator, coordinator.async_provision(request))
     if not report.success:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key=f"provision_{report.outcome.value}",
-            translation_placeholders={"ssid": report.ssid},
+            translation_placeholders={"ssid": request.ssid},
         )
-    return {"outcome": report.outcome.value, "ssid": report.ssid, "hostname": report.hostname}
+    return {
+        "outcome": report.outcome.value,
+        "ssid": request.ssid,
+        "hostname": report.hostname,
+        "security": report.security.value if report.security else None,
+    }
 
 
 async def _async_scan_wifi(call: ServiceCall) -> ServiceResponse:
@@ -187,6 +198,12 @@ def _decode_payload(data: str, encoding: str) -> bytes:
             translation_domain=DOMAIN,
             translation_key="invalid_custom_data",
             translation_placeholders={"encoding": encoding},
+        )
+    if len(payload) > MAX_MESSAGE_LEN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="custom_data_too_long",
+            translation_placeholders={"length": str(len(payload)), "max": str(MAX_MESSAGE_LEN)},
         )
     return payload
 

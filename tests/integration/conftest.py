@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 import time
 from typing import Any
 from unittest.mock import patch
@@ -35,7 +36,6 @@ from bench.link.profiles import ScannerHandle
 from bench.radio import Radio
 from custom_components.ble_provisioning import const
 from custom_components.ble_provisioning.const import (
-    CONF_ALLOW_UNENCRYPTED,
     CONF_LAST_SSID,
     CONF_PROTOCOL,
     CONF_PROTOCOL_VERSION,
@@ -47,6 +47,8 @@ from custom_components.ble_provisioning.const import (
 PASSWORD = "correct-horse-battery-staple"
 BLUFI_ADDRESS = "24:0A:C4:00:00:01"
 BLUENET_ADDRESS = "B0:0B:1E:00:00:01"
+#: DH private value size of the emulated ESP32 in tests (the benchmark keeps the firmware's).
+TEST_DH_PRIVATE_BITS = 256
 
 
 @pytest.fixture(autouse=True)
@@ -54,18 +56,46 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/ble_provisioning."""
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A DeprecationWarning raised from the integration's code fails its test."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(
+                pytest.mark.filterwarnings("error::DeprecationWarning:custom_components")
+            )
+
+
+@pytest.fixture(autouse=True)
+def fail_on_ha_deprecation(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Home Assistant reporting a deprecated use by this integration fails the test.
+
+    Home Assistant logs these ("Detected that custom integration 'ble_provisioning' ...
+    This will stop working in Home Assistant X") instead of raising.
+    """
+    yield
+    reports = [
+        record.getMessage()
+        for record in (*caplog.get_records("setup"), *caplog.get_records("call"), *caplog.records)
+        if f"integration '{DOMAIN}'" in record.getMessage()
+    ]
+    assert not reports, reports
+
+
 @pytest.fixture(autouse=True)
 def fast_timings() -> Iterator[None]:
     """Shorten the integration's timers: the emulators answer in milliseconds."""
     with (
         patch.object(const, "FLOW_IDLE_TIMEOUT", 0.0),
-        patch.object(const, "SCAN_TIMEOUT", 1.0),
-        patch.object(const, "PROVISION_TIMEOUT", 3.0),
+        # Generous: these bound answers the emulators do give (a busy machine must not turn
+        # them into timeouts); tests of a timeout shorten the one they wait for.
+        patch.object(const, "SCAN_TIMEOUT", 30.0),
+        patch.object(const, "PROVISION_TIMEOUT", 30.0),
     ):
         yield
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+async def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
     """Poll ``predicate`` until it holds (the radio runs in the same event loop)."""
     async with asyncio.timeout(timeout):
         while not predicate():  # noqa: ASYNC110 - emulator state has no event to await
@@ -146,6 +176,10 @@ class Bench:
         """Add an ESP32 BluFi emulator (default: v6.0 profile and :func:`blufi_networks`)."""
         if config is None:
             config = BlufiDeviceConfig(networks=blufi_networks(), seed=1)
+        if config.dh_private_bits is None and config.dh_private_key is None:
+            # The firmware's 3072-bit V2 private value costs ~1 s of CPU per negotiation (more
+            # under load); the integration does not depend on its size.
+            config.dh_private_bits = TEST_DH_PRIVATE_BITS
         emulator: Esp32BlufiEmulator = await self.add(
             Esp32BlufiEmulator(config, **kwargs), wait=wait
         )
@@ -218,8 +252,7 @@ def make_entry(
             CONF_PROTOCOL_VERSION: version,
             CONF_LAST_SSID: "HomeNet",
         },
-        options=options
-        or {CONF_STATUS_INTERVAL: const.DEFAULT_STATUS_INTERVAL, CONF_ALLOW_UNENCRYPTED: False},
+        options=options or {CONF_STATUS_INTERVAL: const.DEFAULT_STATUS_INTERVAL},
     )
 
 

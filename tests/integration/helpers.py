@@ -99,6 +99,12 @@ def service_info_copy(
         "tx_power": info.tx_power,
     }
     values.update(changes)
+    if "advertisement" not in changes:
+        # Keep the advertisement consistent with the changed fields (as Home Assistant's are).
+        fields = {"service_uuids", "manufacturer_data", "service_data"} & changes.keys()
+        values["advertisement"] = info.advertisement._replace(
+            **{field: changes[field] for field in fields}
+        )
     return bluetooth.BluetoothServiceInfoBleak(**values)
 
 

@@ -1,4 +1,4 @@
-"""Home Assistant's side of a device: protocol from the advertisement, BLE-device lookup, URLs."""
+"""Home Assistant's side of a device: BLE-device lookup and error translation."""
 
 from __future__ import annotations
 
@@ -6,13 +6,7 @@ from homeassistant.components import bluetooth
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from custom_components.ble_provisioning.coordinator import configuration_url
-from custom_components.ble_provisioning.device import (
-    flow_errors,
-    ha_device,
-    ha_error,
-    protocol_from_service_uuids,
-)
+from custom_components.ble_provisioning.device import flow_errors, ha_device, ha_error
 from custom_components.ble_provisioning.protocol.errors import (
     ConnectionLostError,
     InvalidInputError,
@@ -22,15 +16,6 @@ from custom_components.ble_provisioning.protocol.errors import (
 from custom_components.ble_provisioning.protocol.models import Protocol
 
 from .conftest import BLUFI_ADDRESS, Bench
-
-
-def test_helpers() -> None:
-    """URL and service UUID helpers."""
-    assert configuration_url(None) is None
-    assert configuration_url("hub.local") == "http://hub.local"
-    assert configuration_url("https://hub.local/") == "https://hub.local/"
-    assert protocol_from_service_uuids(["0000FFFF-0000-1000-8000-00805F9B34FB"]) == "blufi"
-    assert protocol_from_service_uuids([]) is None
 
 
 def test_error_translation() -> None:

@@ -52,3 +52,12 @@ async def test_diagnostics_redacted(
     assert diagnostics["last_provision"]["outcome"] == "connected"
     assert diagnostics["advertisement"]["connectable"] is True
     assert diagnostics["capabilities"]["encrypted"] is True
+    assert diagnostics["security"] == "blufi_v2"
+    # The device's address is redacted everywhere: by key (title, unique_id, data) and inside
+    # any other text (the device registry's connections).
+    assert diagnostics["entry"]["unique_id"] == REDACTED
+    assert diagnostics["entry"]["data"]["address"] == REDACTED
+    assert diagnostics["devices"][0]["model"] == "BluFi device (protocol 1.4)"
+    assert diagnostics["devices"][0]["connections"] == [["bluetooth", REDACTED]]
+    for spelling in (BLUFI_ADDRESS, BLUFI_ADDRESS.lower(), BLUFI_ADDRESS.replace(":", "")):
+        assert spelling not in text

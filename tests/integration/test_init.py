@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from bench.emulators.bluenet import BluenetConfig
 from bench.emulators.blufi import BlufiDeviceConfig, BlufiFaults
 from bench.proxy import VirtualProxy
-from custom_components.ble_provisioning import const
+from custom_components.ble_provisioning import _async_entry_updated, const
 from custom_components.ble_provisioning.const import (
     CONF_HOSTNAME,
     CONF_LAST_SSID,
@@ -32,7 +32,6 @@ from custom_components.ble_provisioning.const import (
     DOMAIN,
     ISSUE_NO_CONNECTABLE_ADAPTER,
 )
-from custom_components.ble_provisioning.protocol.errors import DeviceClosedError
 from custom_components.ble_provisioning.protocol.models import ProvisionRequest
 
 from .conftest import (
@@ -51,6 +50,7 @@ from .helpers import device_for, flows_for
 WIFI_STATE = "sensor.test_device_wi_fi_state"
 SSID = "sensor.test_device_connected_ssid"
 RSSI = "sensor.test_device_wi_fi_signal_strength"
+SECURITY = "sensor.test_device_provisioning_security"
 FAILURE = "sensor.test_device_failure_reason"
 NETWORKS = "sensor.test_device_networks_found"
 LAST_SCAN = "sensor.test_device_last_scan"
@@ -80,11 +80,19 @@ async def test_blufi_entities_and_device(
         "failed",
         "unknown",
     ]
-    for entity_id in (SSID, RSSI, NETWORKS, LAST_SCAN):
+    for entity_id in (SSID, NETWORKS, LAST_SCAN):
         state = hass.states.get(entity_id)
         assert state is not None, entity_id
         assert state.state == STATE_UNKNOWN
+    # ESP-IDF's BluFi never reports the signal while connected: no sensor that cannot have a
+    # value.
+    assert hass.states.get(RSSI) is None
     assert hass.states.get(FAILURE).state == "none"
+    security = hass.states.get(SECURITY)
+    assert security is not None
+    assert security.state == "blufi_v2"
+    assert security.attributes["options"] == ["blufi_v2", "blufi_v1", "cleartext"]
+    assert entity_registry.async_get(SECURITY).entity_category is not None
     assert hass.states.get(SCAN_BUTTON) is not None
     assert hass.states.get(REFRESH_BUTTON) is not None
     assert hass.states.get(EVENT).attributes["event_types"] == [
@@ -92,15 +100,12 @@ async def test_blufi_entities_and_device(
         "provisioning_succeeded",
         "provisioning_failed",
     ]
-    rssi_entry = entity_registry.async_get(RSSI)
-    assert rssi_entry is not None
-    assert rssi_entry.entity_category is not None
-    assert rssi_entry.unique_id == f"{BLUFI_ADDRESS}_wifi_rssi"
-
     device = device_for(hass, BLUFI_ADDRESS)
     assert device is not None
     assert device.manufacturer == "Espressif"
-    assert device.sw_version == "1.4"
+    # The BluFi version is the provisioning protocol's, not the firmware's.
+    assert device.sw_version is None
+    assert device.model == "BluFi device (protocol 1.4)"
     assert (dr.CONNECTION_BLUETOOTH, BLUFI_ADDRESS) in device.connections
 
     # The connection is released after the idle delay.
@@ -118,12 +123,18 @@ async def test_bluenet_entities(
     await setup_entry(hass, entry)
     await wait_for(lambda: hass.states.get(WIFI_STATE).state == "connected")
     assert hass.states.get(SSID).state == "HomeNet"
-    assert hass.states.get(RSSI) is None
+    assert hass.states.get(SECURITY).state == "cleartext"
     assert entry.data[CONF_HOSTNAME] == "http://192.168.178.100:6543/-/"
     device = device_for(hass, BLUENET_ADDRESS)
     assert device is not None
     assert device.configuration_url == "http://192.168.178.100:6543/-/"
     assert device.manufacturer == "Bluenet"
+    assert device.model == "Bluenet daemon (protocol 1.0)"
+    # Bluenet has no custom data: its event entity does not offer that event.
+    assert hass.states.get(EVENT).attributes["event_types"] == [
+        "provisioning_succeeded",
+        "provisioning_failed",
+    ]
 
 
 async def test_buttons_scan_and_refresh(hass: HomeAssistant, bench: Bench) -> None:
@@ -167,7 +178,7 @@ async def test_status_after_provisioning(hass: HomeAssistant, bench: Bench) -> N
         make_entry(
             BLUFI_ADDRESS,
             "blufi",
-            options={CONF_STATUS_INTERVAL: 30, const.CONF_ALLOW_UNENCRYPTED: False},
+            options={CONF_STATUS_INTERVAL: 30},
         ),
     )
     coordinator = entry.runtime_data
@@ -270,23 +281,18 @@ async def test_repair_issue_without_connectable_adapter(
     assert issue_registry.async_get_issue(DOMAIN, ISSUE_NO_CONNECTABLE_ADAPTER) is None
 
 
-async def test_options_reload_but_data_updates_do_not(hass: HomeAssistant, bench: Bench) -> None:
-    """Changing options reloads; the coordinator storing a new SSID does not."""
+async def test_data_updates_do_not_reload(hass: HomeAssistant, bench: Bench) -> None:
+    """The coordinator storing a new SSID or host name does not reload the entry."""
     await bench.blufi()
     entry = await setup_entry(hass, make_entry(BLUFI_ADDRESS, "blufi"))
     coordinator = entry.runtime_data
     hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_LAST_SSID: "Cafe"})
     await hass.async_block_till_done()
     assert entry.runtime_data is coordinator
-    hass.config_entries.async_update_entry(
-        entry, options={**entry.options, CONF_STATUS_INTERVAL: 120}
-    )
-    await hass.async_block_till_done()
-    assert entry.runtime_data is not coordinator
 
 
 async def test_unload_releases_device(hass: HomeAssistant, bench: Bench) -> None:
-    """Unloading mid-operation releases the link; nothing queued reconnects afterwards."""
+    """Unloading mid-operation cancels it and releases the link; nothing queued reconnects."""
     emulator = await bench.blufi()
     entry = await setup_entry(hass, make_entry(BLUFI_ADDRESS, "blufi"))
     coordinator = entry.runtime_data
@@ -298,9 +304,16 @@ async def test_unload_releases_device(hass: HomeAssistant, bench: Bench) -> None
     assert entry.state is ConfigEntryState.NOT_LOADED
     assert coordinator.device.closed
     await asyncio.gather(scan, queued, return_exceptions=True)
-    assert isinstance(queued.exception(), DeviceClosedError)
+    for task in (scan, queued):
+        error = task.exception()
+        assert isinstance(error, HomeAssistantError)
+        assert error.translation_key == "device_closed"
     await wait_for(lambda: not emulator.connections)
     assert not coordinator.device.is_connected
+    with pytest.raises(HomeAssistantError) as err:
+        await coordinator.async_get_status()
+    assert err.value.translation_key == "device_closed"
+    assert not emulator.connections
 
 
 async def test_remove_entry_rediscovers(hass: HomeAssistant, bench: Bench) -> None:
@@ -314,3 +327,22 @@ async def test_remove_entry_rediscovers(hass: HomeAssistant, bench: Bench) -> No
     await hass.async_block_till_done()
     await wait_for(lambda: bool(flows_for(hass, BLUFI_ADDRESS)))
     assert bluetooth.async_address_present(hass, BLUFI_ADDRESS, connectable=True)
+
+
+async def test_options_listener_before_2025_8(hass: HomeAssistant, bench: Bench) -> None:
+    """The update listener Home Assistant before 2025.8 needs: it reloads on options changes
+    only (on newer versions the options flow reloads and no listener is registered; the
+    function is called directly there).
+    """
+    await bench.blufi()
+    entry = await setup_entry(hass, make_entry(BLUFI_ADDRESS, "blufi"))
+    coordinator = entry.runtime_data
+    await _async_entry_updated(hass, entry)
+    await hass.async_block_till_done()
+    assert entry.runtime_data is coordinator
+    hass.config_entries.async_update_entry(entry, options={CONF_STATUS_INTERVAL: 60})
+    await hass.async_block_till_done()  # 2025.4: the registered listener reloads here
+    await _async_entry_updated(hass, entry)
+    await hass.async_block_till_done()
+    assert entry.runtime_data is not coordinator
+    assert entry.runtime_data.options == {CONF_STATUS_INTERVAL: 60}

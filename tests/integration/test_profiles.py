@@ -24,11 +24,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from bench.emulators.bluenet import BluenetConfig, WifiNetwork as BluenetNetwork
 from bench.emulators.blufi import BlufiDeviceConfig
 from bench.link.profiles import BLUEZ_LOCAL, ESPHOME_PROXY, IDEAL, LinkProfile
-from custom_components.ble_provisioning.const import (
-    CONF_ALLOW_UNENCRYPTED,
-    CONF_STATUS_INTERVAL,
-    DOMAIN,
-)
+from custom_components.ble_provisioning.const import CONF_STATUS_INTERVAL, DOMAIN
 
 from .conftest import (
     BLUENET_ADDRESS,
@@ -78,13 +74,15 @@ class Device:
         )
 
     def entry(self) -> Any:
-        """A config entry for the device, as the flow creates it (clear text allowed)."""
+        """A config entry for the device, as the flow creates it."""
         return make_entry(
-            self.address,
-            self.protocol,
-            version=self.version,
-            options={CONF_STATUS_INTERVAL: 30, CONF_ALLOW_UNENCRYPTED: True},
+            self.address, self.protocol, version=self.version, options={CONF_STATUS_INTERVAL: 30}
         )
+
+    @property
+    def form_consent(self) -> dict[str, Any]:
+        """The Wi-Fi form's clear-text acknowledgement (a field of Bluenet's form only)."""
+        return {"allow_cleartext": True} if self.protocol == "bluenet" else {}
 
 
 BLUFI_V1 = Device("blufi-v1", BLUFI_ADDRESS, "blufi", "1.3", PASSWORD)
@@ -112,8 +110,8 @@ async def _call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
 
 
 async def _provision(hass: HomeAssistant, device_id: str, ssid: str, password: str) -> Any:
-    """Call provision_wifi; return its response."""
-    data = {"device_id": device_id, "ssid": ssid, "password": password}
+    """Call provision_wifi (clear text allowed: Bluenet needs it); return its response."""
+    data = {"device_id": device_id, "ssid": ssid, "password": password, "allow_cleartext": True}
     return await _call(hass, "provision_wifi", data)
 
 
@@ -138,7 +136,9 @@ async def test_discovery_flow_provisions(
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], {})
     assert result["type"] is FlowResultType.FORM
     result = await submit_wifi(
-        hass, result["flow_id"], {"ssid": "HomeNet", "password": device.password}
+        hass,
+        result["flow_id"],
+        {"ssid": "HomeNet", "password": device.password, **device.form_consent},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].state is ConfigEntryState.LOADED

@@ -78,7 +78,12 @@ async def test_provision_wifi_blufi(hass: HomeAssistant, blufi_device: Any) -> N
     response = await _call(
         hass, "provision_wifi", {"device_id": device_id, "ssid": "HomeNet", "password": PASSWORD}
     )
-    assert response == {"outcome": "connected", "ssid": "HomeNet", "hostname": None}
+    assert response == {
+        "outcome": "connected",
+        "ssid": "HomeNet",
+        "hostname": None,
+        "security": "blufi_v2",
+    }
     assert emulator.model.sta_connected
     event = hass.states.get(EVENT)
     assert event.attributes["event_type"] == "provisioning_succeeded"
@@ -95,7 +100,7 @@ async def test_provision_wifi_blufi(hass: HomeAssistant, blufi_device: Any) -> N
 
 
 async def test_provision_wifi_bssid_and_mode(hass: HomeAssistant, blufi_device: Any) -> None:
-    """BluFi accepts a BSSID and a mode (SoftAP keeps the device's own SoftAP settings)."""
+    """BluFi accepts a BSSID and a mode; the SoftAP modes need the SoftAP fields."""
     emulator, device_id = blufi_device
     await _call(
         hass,
@@ -106,17 +111,23 @@ async def test_provision_wifi_bssid_and_mode(hass: HomeAssistant, blufi_device: 
             "password": PASSWORD,
             "bssid": "A4-CF-12-00-00-01",
             "mode": "sta_softap",
+            "softap_ssid": "ESP-AP",
+            "softap_password": "ap-password",
+            "softap_channel": 6,
         },
         response=False,
     )
     assert emulator.model.sta_bssid == bytes.fromhex("a4cf12000001")
+    assert emulator.model.fields["softap_ssid"][-1] == b"ESP-AP"
+    assert emulator.model.fields["softap_channel"][-1] == 6
     with pytest.raises(ServiceValidationError) as err:
         await _call(
             hass,
             "provision_wifi",
             {"device_id": device_id, "ssid": "HomeNet", "mode": "softap"},
         )
-    assert err.value.translation_key == "invalid_input"
+    assert err.value.translation_key == "invalid_softap_ssid"
+    assert "softap_ssid" in str(err.value)
 
 
 async def test_provision_wifi_failure_outcome(hass: HomeAssistant, blufi_device: Any) -> None:
@@ -156,11 +167,24 @@ async def test_provision_wifi_validation(
 
 async def test_provision_wifi_bluenet(hass: HomeAssistant, bluenet_device: Any) -> None:
     """Bluenet joins; its host name becomes the device's configuration URL."""
-    _, device_id = bluenet_device
+    emulator, device_id = bluenet_device
+    # The password would cross the air in clear text: refused without the explicit consent.
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(
+            hass,
+            "provision_wifi",
+            {"device_id": device_id, "ssid": "HomeNet", "password": PASSWORD},
+        )
+    assert err.value.translation_key == "cleartext_not_allowed"
+    assert "allow_cleartext" in str(err.value)
+    assert not emulator.model.joins
     response = await _call(
-        hass, "provision_wifi", {"device_id": device_id, "ssid": "HomeNet", "password": PASSWORD}
+        hass,
+        "provision_wifi",
+        {"device_id": device_id, "ssid": "HomeNet", "password": PASSWORD, "allow_cleartext": True},
     )
     assert response["outcome"] == "connected"
+    assert response["security"] == "cleartext"
     assert response["hostname"] == "http://192.168.178.100:6543/-/"
     device = dr.async_get(hass).async_get(device_id)
     assert device is not None
@@ -169,7 +193,12 @@ async def test_provision_wifi_bluenet(hass: HomeAssistant, bluenet_device: Any) 
         await _call(
             hass,
             "provision_wifi",
-            {"device_id": device_id, "ssid": "HomeNet", "bssid": "aa:bb:cc:dd:ee:ff"},
+            {
+                "device_id": device_id,
+                "ssid": "HomeNet",
+                "bssid": "aa:bb:cc:dd:ee:ff",
+                "allow_cleartext": True,
+            },
         )
     assert err.value.translation_key == "not_supported_operation"
 
@@ -325,14 +354,30 @@ async def test_target_validation(hass: HomeAssistant, bench: Bench) -> None:
     assert err.value.translation_key == "entry_not_loaded"
 
 
-async def test_runtime_failure_device_gone(hass: HomeAssistant, blufi_device: Any) -> None:
+async def test_runtime_failure_device_gone(hass: HomeAssistant, bench: Bench) -> None:
     """A device that no longer answers: a translated runtime error."""
-    emulator, device_id = blufi_device
+    emulator = await bench.blufi()
+    # The entry's device takes its timeout when it is set up; 1 s also bounds the connect and
+    # the first refresh, which must not expire on a busy machine: not less.
+    with patch.object(const, "CONNECT_TIMEOUT", 1.0):
+        await setup_entry(hass, make_entry(BLUFI_ADDRESS, "blufi"))
+    device_id = _device_id(hass, BLUFI_ADDRESS)
     await wait_for(lambda: not emulator.connections)
     emulator.model.config.faults = BlufiFaults(ignore_writes_from=0)
-    with (
-        patch.object(const, "CONNECT_TIMEOUT", 0.3),
-        pytest.raises(HomeAssistantError) as err,
-    ):
+    with pytest.raises(HomeAssistantError) as err:
         await _call(hass, "get_status", {"device_id": device_id})
     assert err.value.translation_key == "timeout"
+
+
+async def test_send_custom_data_too_long(hass: HomeAssistant, blufi_device: Any) -> None:
+    """Oversized custom data is refused before connecting, naming the limit (not the MAC)."""
+    emulator, device_id = blufi_device
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(
+            hass, "send_custom_data", {"device_id": device_id, "data": "x" * 65536}, response=False
+        )
+    assert err.value.translation_key == "custom_data_too_long"
+    assert "65535" in str(err.value)
+    assert "65536" in str(err.value)
+    assert BLUFI_ADDRESS not in str(err.value)
+    assert "custom_data" not in emulator.model.fields
