@@ -230,6 +230,8 @@ async def _guarded(
         return await _standalone(section, profile, context, options)
     except Exception as err:  # noqa: BLE001 - one broken section must not lose the others
         return {"error": f"{type(err).__name__}: {err}"}
+    finally:
+        context.sample()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -244,6 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with packet_strings_off():
         sections = asyncio.run(_run_standalone(options, profiles, context))
     _merge(sections, _ha_part(options.sections, profiles, context, options))
+    context.sample()
     name = "bench-quick" if options.quick else f"bench-{options.profile.replace(',', '+')}"
     path = options.json or DEFAULT_DIR / f"{name}.json"
     write_report(path, context, name, sections)
@@ -256,5 +259,7 @@ def _header(context: dict[str, Any]) -> str:
         f"\ncommit {context['commit']}{' (dirty)' if context['dirty'] else ''}, leg"
         f" {context['leg']} (Python {context['python']}), profile {context['profile']}, interval"
         f" {context['interval_ms']:g} ms, load average {context['load_average_start']} ->"
-        f" {context['load_average_end']} on {context['cpus']} CPUs\n\n"
+        f" {context['load_average_end']} (between sections:"
+        f" {', '.join(str(value) for value in context.get('load_average_between_sections', []))})"
+        f" on {context['cpus']} CPUs\n\n"
     )

@@ -54,7 +54,7 @@ from bench.link.profiles import ESPHOME_PROXY, LinkProfile, ScannerHandle
 from bench.proxy import VirtualProxy
 from bench.radio import Radio
 from custom_components.ble_provisioning.const import (
-    CONF_ALLOW_UNENCRYPTED,
+    CONF_ALLOW_CLEARTEXT,
     CONF_LAST_SSID,
     CONF_PROTOCOL,
     CONF_PROTOCOL_VERSION,
@@ -228,7 +228,7 @@ async def _entries(hass: HomeAssistant, emulators: list[EmulatedPeripheral]) -> 
             },
             options={
                 CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL,
-                CONF_ALLOW_UNENCRYPTED: False,
+                CONF_ALLOW_CLEARTEXT: False,
             },
         )
         entry.add_to_hass(hass)

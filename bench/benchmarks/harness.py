@@ -86,6 +86,12 @@ class Context:
     leg: str = field(default_factory=leg)
     started: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     load_average_start: float = field(default_factory=lambda: os.getloadavg()[0])
+    load_samples: list[float] = field(default_factory=list)
+    """1-minute load averages taken between sections (:meth:`sample`)."""
+
+    def sample(self) -> None:
+        """Note the load average now (the machine is shared: say how busy it was)."""
+        self.load_samples.append(os.getloadavg()[0])
 
     @property
     def interval(self) -> float:
@@ -104,6 +110,7 @@ class Context:
             "started": self.started,
             "load_average_start": round(self.load_average_start, 2),
             "load_average_end": round(os.getloadavg()[0], 2),
+            "load_average_between_sections": [round(value, 2) for value in self.load_samples],
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "versions": {
