@@ -119,7 +119,7 @@ async def _standalone(
     runs = options.runs or (1 if options.quick else 3)
     interval = context.interval
     if section == "P1":
-        return await provisioning.run(profile, interval, runs)
+        return await provisioning.run(profile, interval, runs, fetch_peer=not options.quick)
     if section == "P2":
         return await stall.run(profile, interval, options.runs or (3 if options.quick else 10))
     if section == "P3":

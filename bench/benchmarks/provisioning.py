@@ -251,11 +251,23 @@ def aggregate(case: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def run(
-    profile: str, interval: float, runs: int, cases: tuple[Case, ...] = CASES
+    profile: str,
+    interval: float,
+    runs: int,
+    cases: tuple[Case, ...] = CASES,
+    *,
+    fetch_peer: bool = True,
 ) -> list[dict[str, Any]]:
-    """Every case ``runs`` times; a case that cannot run here is reported, not dropped."""
+    """Every case ``runs`` times; a case that cannot run here is reported, not dropped.
+
+    Without ``fetch_peer`` (``--quick``: CI must not depend on a package index) pyblufi runs
+    only from a wheel fetched by an earlier run.
+    """
     rows: list[dict[str, Any]] = []
     for case in cases:
+        if case.client == "pyblufi" and not fetch_peer and not pyblufi_peer.cached():
+            rows.append({"case": case.name, "unavailable": "not fetched in --quick"})
+            continue
         try:
             measured = [await run_case(case, profile, interval, seed) for seed in range(runs)]
         except pyblufi_peer.PeerUnavailableError as err:

@@ -48,12 +48,16 @@ def _fetch() -> Path:
             "--only-binary=:all:",
             "--disable-pip-version-check",
             "--quiet",
+            "--retries",
+            "1",
+            "--timeout",
+            "15",
             "-d",
             str(CACHE),
             f"pyblufi=={VERSION}",
         ]
         try:
-            subprocess.run(command, check=True, capture_output=True, timeout=120)  # noqa: S603
+            subprocess.run(command, check=True, capture_output=True, timeout=60)  # noqa: S603
         except (OSError, subprocess.SubprocessError) as err:
             msg = f"pip download pyblufi=={VERSION} failed: {err}"
             raise PeerUnavailableError(msg) from err
@@ -63,6 +67,11 @@ def _fetch() -> Path:
         msg = f"{WHEEL}: unexpected SHA-256 {digest}"
         raise PeerUnavailableError(msg)
     return wheel
+
+
+def cached() -> bool:
+    """Whether the wheel is here already (no download needed)."""
+    return (CACHE / WHEEL).exists()
 
 
 def load() -> ModuleType:
