@@ -203,8 +203,8 @@ async def soak_figures(security: str, count: int) -> dict[str, Figure]:
     sessions: list[BlufiSession] = []
 
     def factory(group: DhGroup) -> BlufiSession:
-        kind = V1Session if group.security is BlufiSecurity.V1 else V2Session
-        session = kind(group=group, bits=256)
+        cls = V1Session if group.security is BlufiSecurity.V1 else V2Session
+        session = cls(bits=256, group=group)
         sessions.append(session)
         return session
 
