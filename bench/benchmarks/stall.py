@@ -16,6 +16,8 @@ import statistics
 from typing import Any
 
 from custom_components.ble_provisioning.protocol.blufi import AsyncBlufiClient, BlufiSecurity
+from custom_components.ble_provisioning.protocol.blufi.dh import V2_GROUP, generate_key_pair
+from custom_components.ble_provisioning.protocol.blufi.security import session_for
 
 from . import devices
 from .harness import StallMeter, bench_radio, idle_stall, ms
@@ -43,6 +45,37 @@ async def _negotiations(profile: str, interval: float, security: str, runs: int)
                 stalls.append(meter.worst)
             window = statistics.median(walls)
             idle = [await idle_stall(window) for _ in range(runs)]
+    return _figures(walls, stalls, idle, runs)
+
+
+async def _client_dh(runs: int) -> dict[str, Any]:
+    """Time the V2 client's own DH work alone: key pair and derivation, as the client runs them.
+
+    The client makes its session and derives the key in executor threads
+    (``negotiation.py``); here the same calls run with no device and no radio on the loop, so
+    the stall is the client's share of the negotiation's (the device's DH and the bench's
+    packet handling run on the loop in the figures above).
+    """
+    loop = asyncio.get_running_loop()
+    device = generate_key_pair(V2_GROUP, bits=256).public.to_bytes(V2_GROUP.size, "big")
+    await loop.run_in_executor(None, session_for, V2_GROUP)  # warm-up (first thread-pool use)
+    walls: list[float] = []
+    stalls: list[float] = []
+    for _ in range(runs):
+        async with StallMeter() as meter:
+            start = loop.time()
+            session = await loop.run_in_executor(None, session_for, V2_GROUP)
+            await loop.run_in_executor(None, session.derive, device)
+            walls.append(loop.time() - start)
+        stalls.append(meter.worst)
+    window = statistics.median(walls)
+    idle = [await idle_stall(window) for _ in range(runs)]
+    return _figures(walls, stalls, idle, runs)
+
+
+def _figures(
+    walls: list[float], stalls: list[float], idle: list[float], runs: int
+) -> dict[str, Any]:
     return {
         "negotiation_median_ms": ms(statistics.median(walls)),
         "stall_median_ms": ms(statistics.median(stalls), 2),
@@ -55,8 +88,10 @@ async def _negotiations(profile: str, interval: float, security: str, runs: int)
 
 
 async def run(profile: str, interval: float, runs: int) -> dict[str, Any]:
-    """V2 (the figure of issue 13) and V1."""
-    return {
+    """V2 (the figure of issue 13) and V1; the V2 client's DH work alone."""
+    results = {
         security: await _negotiations(profile, interval, security, runs)
         for security in ("V2", "V1")
     }
+    results["V2 client DH alone"] = await _client_dh(runs)
+    return results

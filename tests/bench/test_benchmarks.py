@@ -117,7 +117,7 @@ def test_command_writes_a_report(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert context["leg"] in ("floor", "current")
     assert {"commit", "load_average_start", "load_average_end", "versions"} <= set(context)
     sections = report["results"]
-    assert set(sections["P2@ideal"]) == {"V2", "V1"}
+    assert set(sections["P2@ideal"]) == {"V2", "V1", "V2 client DH alone"}
     rest = sections["P5@ideal"]  # from the child pytest (Home Assistant)
     assert rest["refreshes"] > 0, rest
     assert set(rest["slot_s_per_device"]) == set(rest["holds_per_device"])
