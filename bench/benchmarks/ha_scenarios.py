@@ -566,6 +566,9 @@ if profiles_for("P5"):
             clock = _SlotClock([handle.source for handle in proxies])
             clock.start()
             simulated = 0.0
+            recorder = AirRecorder(radio)
+            recorder.start()
+            since = asyncio.get_running_loop().time()
             try:
                 while simulated < REST_MINUTES * 60:
                     # A clock jump runs every timer due before it, the radio's too: let the
@@ -578,6 +581,17 @@ if profiles_for("P5"):
                 await hass.async_block_till_done(wait_background_tasks=True)
             finally:
                 clock.stop()
+                recorder.stop()
+            air = {
+                emulator.address: provisioning.connection_log(
+                    recorder,
+                    emulator,
+                    handle_names(emulator, devices.names_of(emulator)),
+                    link_profile.interval,
+                    since,
+                )
+                for emulator in emulators
+            }
         finally:
             await close_fleet(emulators)
         per_device = {
@@ -598,5 +612,18 @@ if profiles_for("P5"):
                 "holds_per_device": dict(clock.holds),
                 "slot_s_per_device_median": statistics.median(values),
                 "slot_s_per_device_max": values[-1],
+                # Where the slot time goes: each refresh's connection on the air (CONNECT_IND
+                # to LL_TERMINATE_IND) and when it began after its clock jump; the rest of a
+                # hold is connection set-up and tear-down.
+                "air_s_per_device": {
+                    address: round(sum(c["session_ms"] or 0.0 for c in log) / 1000, 3)
+                    for address, log in air.items()
+                },
+                "refresh_connections": {
+                    address: [
+                        {key: c[key] for key in ("at_ms", "session_ms", "requests")} for c in log
+                    ]
+                    for address, log in air.items()
+                },
             },
         )
