@@ -10,5 +10,8 @@
   (P3), :mod:`.engine` (P4 without Home Assistant), :mod:`.outcome` (P6), :mod:`.fleet_move`,
   :mod:`.soak`; :mod:`.ha_scenarios` with :mod:`.ha_plugin` (P1 on ``esphome-proxy``, P4 and P5
   through Home Assistant, in a child pytest); :mod:`.pyblufi_peer` (PyPI pyblufi, fetched at run
-  time); :mod:`.link` (round trips per profile, ``python -m bench.benchmarks.link``).
+  time); :mod:`.link` (round trips per profile, ``python -m bench.benchmarks.link``);
+* :mod:`.quiet` — bumble's per-packet debug strings not built while nobody logs them;
+* :mod:`.blufi_figures` and :mod:`.blufi_crypto` — the BluFi client's own figures (write counts,
+  V2 timing, DH off the loop), run alone with ``python -m``.
 """
