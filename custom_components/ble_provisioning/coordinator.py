@@ -267,7 +267,7 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
             failure = status.failure
             diagnosis = diagnose(
                 status.failure,
-                status.ssid or self.config_entry.data.get(CONF_LAST_SSID) or "",
+                status.ssid or self._last_requested_ssid(),
                 end_reason_code=status.end_reason_code,
                 rssi=status.rssi,
                 networks=self.data.networks,
@@ -279,6 +279,12 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         return replace(
             self.data, status=status, failure_reason=failure, failure=diagnosis, hostname=hostname
         )
+
+    def _last_requested_ssid(self) -> str:
+        """Return the network the last provisioning asked for (else the last one joined)."""
+        if self.data.last_provision is not None and self.data.last_provision.ssid:
+            return self.data.last_provision.ssid
+        return str(self.config_entry.data.get(CONF_LAST_SSID) or "")
 
     @callback
     def _async_store_hostname(self, hostname: str | None) -> None:
@@ -338,16 +344,19 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
             rssi=report.rssi,
             networks=self.data.networks,
         )
-        self.async_set_updated_data(
-            replace(
-                self.data,
-                last_provision=report,
-                failure_reason=None if report.success else report.outcome,
-                failure=failure,
-                hostname=hostname,
-                security=security,
-            )
+        data = replace(
+            self.data,
+            last_provision=report,
+            failure_reason=None if report.success else report.outcome,
+            failure=failure,
+            hostname=hostname,
+            security=security,
         )
+        if report.outcome is ProvisionOutcome.CONNECTED:
+            # The device's own report decided the outcome a moment ago: it is the status now.
+            # No second connection for it (a proxy has ~3 slots; a batch would hold each twice).
+            data = replace(data, status=self._status_after_success(report))
+        self.async_set_updated_data(data)
         if report.success:
             identity = network_identity(self.device.protocol, self.address, hostname=hostname)
             self.network.async_provisioned(identity.mac_candidates, identity.hostname)
@@ -355,9 +364,23 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
             EVENT_PROVISIONING_SUCCEEDED if report.success else EVENT_PROVISIONING_FAILED,
             {"ssid": accepted_ssid(report.ssid), "outcome": report.outcome.value},
         )
-        # The status changed on the device: read it now (not debounced behind an earlier read).
-        await self.async_refresh()
+        if report.outcome is not ProvisionOutcome.CONNECTED:
+            # The status changed on the device, in a way the outcome alone does not tell
+            # (state, mode): read it now (not debounced behind an earlier read).
+            await self.async_refresh()
         return report
+
+    def _status_after_success(self, report: ProvisionReport) -> DeviceStatus:
+        """Return the Wi-Fi status a station join leaves (the mode kept from the last read)."""
+        previous = self.data.status
+        return DeviceStatus(
+            state=WifiState.CONNECTED,
+            ssid=accepted_ssid(report.ssid),
+            bssid=report.bssid,
+            rssi=report.rssi,
+            mode=previous.mode if previous is not None else None,
+            hostname=report.hostname,
+        )
 
     async def async_send_custom_data(
         self, data: bytes, *, wait_reply: bool, timeout: float

@@ -75,9 +75,14 @@ async def test_services_registered(hass: HomeAssistant, bench: Bench) -> None:
 async def test_provision_wifi_blufi(hass: HomeAssistant, blufi_device: Any) -> None:
     """provision_wifi joins, fires the event and updates the sensors."""
     emulator, device_id = blufi_device
+    await wait_for(lambda: not emulator.connections)  # the first refresh is done
+    made = emulator.connections_made
     response = await _call(
         hass, "provision_wifi", {"device_id": device_id, "ssid": "HomeNet", "password": PASSWORD}
     )
+    # One connection: the device's own report is the status afterwards (no second one).
+    await wait_for(lambda: not emulator.connections)
+    assert emulator.connections_made == made + 1
     assert response == {
         "outcome": "connected",
         "ssid": "HomeNet",
