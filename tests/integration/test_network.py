@@ -17,7 +17,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ble_provisioning import const
 from custom_components.ble_provisioning.const import (
@@ -29,7 +29,15 @@ from custom_components.ble_provisioning.const import (
     DOMAIN,
 )
 
-from .conftest import BLUENET_ADDRESS, BLUFI_ADDRESS, PASSWORD, Bench, make_entry, setup_entry
+from .conftest import (
+    BLUENET_ADDRESS,
+    BLUFI_ADDRESS,
+    PASSWORD,
+    Bench,
+    make_entry,
+    setup_entry,
+    wait_for,
+)
 from .helpers import confirm_discovery, device_for, submit_wifi
 from .network_helpers import async_setup_dhcp, dhcp_modules, has_dhcp_address_data, router_reports
 
@@ -140,7 +148,17 @@ async def test_unconfirmed_candidate_leaves_the_connections(
     await hass.async_block_till_done()
     entry = _entry(hass)
     assert _network_macs(device_for(hass, BLUFI_ADDRESS)) == {WIFI_MAC}
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=const.CANDIDATE_WINDOW + 1))
+    until = dt_util.parse_datetime(entry.data[CONF_CANDIDATES_UNTIL])
+    assert until is not None
+    assert until - dt_util.utcnow() > timedelta(seconds=const.CANDIDATE_WINDOW - 60)
+    # The window ends (moved close, not a clock jump: that would also fire the status refresh
+    # and Bumble's timers); a reload re-arms the expiry from the entry as a restart does.
+    soon = dt_util.utcnow() + timedelta(seconds=0.05)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, CONF_CANDIDATES_UNTIL: soon.isoformat()}
+    )
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await wait_for(lambda: entry.data[CONF_CANDIDATES_UNTIL] is None)
     await hass.async_block_till_done()
     assert _network_macs(device_for(hass, BLUFI_ADDRESS)) == set()
     assert entry.data[CONF_WIFI_MAC_CANDIDATES] == []
