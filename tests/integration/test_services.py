@@ -10,6 +10,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
 
 from bench.emulators.blufi import BlufiFaults
 from custom_components.ble_provisioning import const
@@ -135,6 +136,23 @@ async def test_provision_wifi_bssid_and_mode(hass: HomeAssistant, blufi_device: 
         )
     assert err.value.translation_key == "invalid_softap_ssid"
     assert "softap_ssid" in str(err.value)
+    # ESP-IDF's example applies 1-4 stations (and ignores more): refused before connecting.
+    made = emulator.connections_made
+    with pytest.raises(vol.Invalid):
+        await _call(
+            hass,
+            "provision_wifi",
+            {
+                "device_id": device_id,
+                "ssid": "HomeNet",
+                "password": PASSWORD,
+                "mode": "softap",
+                "softap_ssid": "ESP-AP",
+                "softap_max_connections": 5,
+            },
+            response=False,
+        )
+    assert emulator.connections_made == made
 
 
 async def test_provision_wifi_failure_outcome(hass: HomeAssistant, blufi_device: Any) -> None:
