@@ -1,0 +1,213 @@
+"""The device base class's link handling, on a scripted device (no radio): which errors keep the
+link, connect timeouts, a close racing a waiting operation or a pending idle release."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from bleak.backends.device import BLEDevice
+import pytest
+
+from bench.bleak_backend import make_ble_device
+from custom_components.ble_provisioning.protocol.device import ProvisioningDevice
+from custom_components.ble_provisioning.protocol.errors import (
+    ConnectionLostError,
+    ConnectTimeoutError,
+    DeviceClosedError,
+    InvalidInputError,
+    OperationNotSupportedError,
+    ProvisioningTimeoutError,
+)
+from custom_components.ble_provisioning.protocol.models import (
+    Capabilities,
+    DeviceIdentity,
+    DeviceStatus,
+    Protocol,
+    ProvisionReport,
+    ProvisionRequest,
+    WifiNetwork,
+)
+
+ADDRESS = "B0:0B:1E:00:00:42"
+Step = Callable[[], Awaitable[None]]
+
+
+async def _nothing() -> None:
+    return None
+
+
+class ScriptedDevice(ProvisioningDevice):
+    """Opens and closes a pretend link; each operation runs ``step`` inside ``_operation``."""
+
+    protocol = Protocol.BLUENET
+    capabilities = Capabilities(
+        encrypted=False, rssi=False, custom_data=False, disconnect_wifi=False, advanced_wifi=False
+    )
+    default_name = "Scripted"
+    manufacturer = "Test"
+    model = "Scripted"
+
+    def __init__(self, idle_timeout: float = 60.0) -> None:
+        super().__init__(make_ble_device(ADDRESS), idle_timeout=idle_timeout)
+        self.link_up = False
+        self.opens = 0
+        self.closes = 0
+        self.open_error: BaseException | None = None
+        self.step: Step = _nothing
+
+    @property
+    def is_connected(self) -> bool:
+        return self.link_up
+
+    async def _open(self, ble_device: BLEDevice) -> None:
+        self.opens += 1
+        if self.open_error is not None:
+            raise self.open_error
+        self.link_up = True
+
+    async def _close_link(self) -> None:
+        if self.link_up:
+            self.closes += 1
+        self.link_up = False
+
+    async def run(self) -> None:
+        async with self._operation():
+            await self.step()
+
+    async def identify(self) -> DeviceIdentity:
+        raise NotImplementedError
+
+    async def get_status(self) -> DeviceStatus:
+        raise NotImplementedError
+
+    async def scan(self, timeout: float) -> list[WifiNetwork]:
+        raise NotImplementedError
+
+    async def provision(self, request: ProvisionRequest, timeout: float) -> ProvisionReport:
+        raise NotImplementedError
+
+
+def _idle_release_pending(device: ScriptedDevice) -> bool:
+    return device._idle_handle is not None
+
+
+async def test_invalid_input_keeps_the_link_a_lost_one_does_not() -> None:
+    device = ScriptedDevice()
+
+    async def refuse() -> None:
+        raise InvalidInputError("ssid too long", field="ssid")
+
+    device.step = refuse
+    with pytest.raises(InvalidInputError):
+        await device.run()
+    assert (device.is_connected, device.closes) == (True, 0)  # nothing was sent: link kept
+
+    async def lose() -> None:
+        raise ConnectionLostError("gone")
+
+    device.step = lose
+    with pytest.raises(ConnectionLostError):
+        await device.run()
+    assert (device.is_connected, device.opens, device.closes) == (False, 1, 1)
+    await device.close()
+
+
+async def test_no_idle_release_is_scheduled_for_a_link_that_went_down() -> None:
+    """The operation ended with the link already down (the device rebooted): nothing pending."""
+    device = ScriptedDevice(idle_timeout=60.0)
+
+    async def reboot() -> None:
+        device.link_up = False
+
+    device.step = reboot
+    await device.run()
+    assert not _idle_release_pending(device)
+    device.step = _nothing
+    await device.run()  # the next operation connects again
+    assert device.opens == 2
+    assert _idle_release_pending(device)  # this time the link stayed up: released later
+    await device.close()
+    assert not device.is_connected
+
+
+@pytest.mark.parametrize(
+    ("raised", "same"),
+    [(ConnectTimeoutError("no answer"), True), (ProvisioningTimeoutError("GATT"), False)],
+    ids=["connect timeout", "other timeout"],
+)
+async def test_a_timeout_while_connecting_is_a_connect_timeout(
+    raised: ProvisioningTimeoutError, same: bool
+) -> None:
+    device = ScriptedDevice()
+    device.open_error = raised
+    with pytest.raises(ConnectTimeoutError) as caught:
+        await device.run()
+    assert (caught.value is raised) is same
+    if not same:
+        assert caught.value.__cause__ is raised
+    assert not device.is_connected
+    await device.close()
+
+
+async def test_an_operation_waiting_when_the_device_closes_does_not_reconnect() -> None:
+    device = ScriptedDevice()
+    release = asyncio.Event()
+    started = asyncio.Event()
+
+    async def hold() -> None:
+        started.set()
+        await release.wait()
+
+    device.step = hold
+    first = asyncio.create_task(device.run())
+    await started.wait()
+    device.step = _nothing
+    second = asyncio.create_task(device.run())  # waits for the device
+    await asyncio.sleep(0)
+    closing = asyncio.create_task(device.close())
+    await asyncio.sleep(0)
+    assert device.closed
+    release.set()
+    await first
+    with pytest.raises(DeviceClosedError):
+        await second
+    await closing
+    assert (device.opens, device.is_connected) == (1, False)
+
+
+async def test_close_waits_for_a_pending_idle_release() -> None:
+    device = ScriptedDevice()
+    release = asyncio.Event()
+    started = asyncio.Event()
+
+    async def hold() -> None:
+        started.set()
+        await release.wait()
+
+    device.step = hold
+    running = asyncio.create_task(device.run())
+    await started.wait()
+    closing = asyncio.create_task(device.close())
+    await asyncio.sleep(0)  # close() now waits for the running operation
+    device._idle_expired()  # the idle timer fires: its release queues behind close()
+    idle = device._idle_task
+    assert idle is not None
+    release.set()
+    await running
+    await closing
+    assert idle.done()  # close() returned only once the idle release was over
+    assert not device.is_connected
+
+
+async def test_what_a_protocol_does_not_support() -> None:
+    device = ScriptedDevice()
+    with pytest.raises(OperationNotSupportedError) as caught:
+        await device.send_and_wait_custom_data(b"\x01", 1.0)
+    assert caught.value.error_key == "not_supported_operation"
+    with pytest.raises(OperationNotSupportedError):
+        await device.send_custom_data(b"\x01")
+    with pytest.raises(OperationNotSupportedError):
+        await device.disconnect_wifi()
+    assert device.opens == 0  # refused without connecting
+    await device.close()
