@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+import runpy
 
 import pytest
 
@@ -83,3 +84,11 @@ def test_main_on_ctrl_c(
         app.main()
     assert exited.value.code == app.EXIT_INTERRUPTED == 130
     assert "interrupted: every connection was released" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_main(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python -m ...protocol.cli`` calls :func:`app.main` (in-process: measured on both legs)."""
+    calls: list[None] = []
+    monkeypatch.setattr(app, "main", lambda: calls.append(None))
+    runpy.run_module("custom_components.ble_provisioning.protocol.cli", run_name="__main__")
+    assert calls == [None]
