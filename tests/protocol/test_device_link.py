@@ -4,13 +4,9 @@ link, connect timeouts, a close racing a waiting operation or a pending idle rel
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
-from bleak.backends.device import BLEDevice
 import pytest
 
-from bench.bleak_backend import make_ble_device
-from custom_components.ble_provisioning.protocol.device import ProvisioningDevice
 from custom_components.ble_provisioning.protocol.errors import (
     ConnectionLostError,
     ConnectTimeoutError,
@@ -19,73 +15,8 @@ from custom_components.ble_provisioning.protocol.errors import (
     OperationNotSupportedError,
     ProvisioningTimeoutError,
 )
-from custom_components.ble_provisioning.protocol.models import (
-    Capabilities,
-    DeviceIdentity,
-    DeviceStatus,
-    Protocol,
-    ProvisionReport,
-    ProvisionRequest,
-    WifiNetwork,
-)
 
-ADDRESS = "B0:0B:1E:00:00:42"
-Step = Callable[[], Awaitable[None]]
-
-
-async def _nothing() -> None:
-    return None
-
-
-class ScriptedDevice(ProvisioningDevice):
-    """Opens and closes a pretend link; each operation runs ``step`` inside ``_operation``."""
-
-    protocol = Protocol.BLUENET
-    capabilities = Capabilities(
-        encrypted=False, rssi=False, custom_data=False, disconnect_wifi=False, advanced_wifi=False
-    )
-    default_name = "Scripted"
-    manufacturer = "Test"
-    model = "Scripted"
-
-    def __init__(self, idle_timeout: float = 60.0) -> None:
-        super().__init__(make_ble_device(ADDRESS), idle_timeout=idle_timeout)
-        self.link_up = False
-        self.opens = 0
-        self.closes = 0
-        self.open_error: BaseException | None = None
-        self.step: Step = _nothing
-
-    @property
-    def is_connected(self) -> bool:
-        return self.link_up
-
-    async def _open(self, ble_device: BLEDevice) -> None:
-        self.opens += 1
-        if self.open_error is not None:
-            raise self.open_error
-        self.link_up = True
-
-    async def _close_link(self) -> None:
-        if self.link_up:
-            self.closes += 1
-        self.link_up = False
-
-    async def run(self) -> None:
-        async with self._operation():
-            await self.step()
-
-    async def identify(self) -> DeviceIdentity:
-        raise NotImplementedError
-
-    async def get_status(self) -> DeviceStatus:
-        raise NotImplementedError
-
-    async def scan(self, timeout: float) -> list[WifiNetwork]:
-        raise NotImplementedError
-
-    async def provision(self, request: ProvisionRequest, timeout: float) -> ProvisionReport:
-        raise NotImplementedError
+from .scripted_device import ScriptedDevice, nothing
 
 
 def _idle_release_pending(device: ScriptedDevice) -> bool:
@@ -123,7 +54,7 @@ async def test_no_idle_release_is_scheduled_for_a_link_that_went_down() -> None:
     device.step = reboot
     await device.run()
     assert not _idle_release_pending(device)
-    device.step = _nothing
+    device.step = nothing
     await device.run()  # the next operation connects again
     assert device.opens == 2
     assert _idle_release_pending(device)  # this time the link stayed up: released later
@@ -162,7 +93,7 @@ async def test_an_operation_waiting_when_the_device_closes_does_not_reconnect() 
     device.step = hold
     first = asyncio.create_task(device.run())
     await started.wait()
-    device.step = _nothing
+    device.step = nothing
     second = asyncio.create_task(device.run())  # waits for the device
     await asyncio.sleep(0)
     closing = asyncio.create_task(device.close())
