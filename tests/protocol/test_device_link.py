@@ -81,9 +81,8 @@ async def test_a_timeout_while_connecting_is_a_connect_timeout(
     await device.close()
 
 
-async def test_an_operation_waiting_when_the_device_closes_does_not_reconnect() -> None:
-    device = ScriptedDevice()
-    release = asyncio.Event()
+async def _running_until(device: ScriptedDevice, release: asyncio.Event) -> asyncio.Task[None]:
+    """Start an operation that holds the device until ``release`` is set."""
     started = asyncio.Event()
 
     async def hold() -> None:
@@ -91,8 +90,15 @@ async def test_an_operation_waiting_when_the_device_closes_does_not_reconnect() 
         await release.wait()
 
     device.step = hold
-    first = asyncio.create_task(device.run())
+    task = asyncio.create_task(device.run())
     await started.wait()
+    return task
+
+
+async def test_an_operation_waiting_when_the_device_closes_does_not_reconnect() -> None:
+    device = ScriptedDevice()
+    release = asyncio.Event()
+    first = await _running_until(device, release)
     device.step = nothing
     second = asyncio.create_task(device.run())  # waits for the device
     await asyncio.sleep(0)
@@ -110,15 +116,7 @@ async def test_an_operation_waiting_when_the_device_closes_does_not_reconnect() 
 async def test_close_waits_for_a_pending_idle_release() -> None:
     device = ScriptedDevice()
     release = asyncio.Event()
-    started = asyncio.Event()
-
-    async def hold() -> None:
-        started.set()
-        await release.wait()
-
-    device.step = hold
-    running = asyncio.create_task(device.run())
-    await started.wait()
+    running = await _running_until(device, release)
     closing = asyncio.create_task(device.close())
     await asyncio.sleep(0)  # close() now waits for the running operation
     device._idle_expired()  # the idle timer fires: its release queues behind close()
