@@ -14,6 +14,7 @@ import pytest
 from bench.bleak_backend import make_ble_device
 from custom_components.ble_provisioning.protocol import gatt
 from custom_components.ble_provisioning.protocol.errors import (
+    ConnectionLostError,
     DeviceNotFoundError,
     NoConnectionSlotError,
     ProvisioningConnectionError,
@@ -54,6 +55,9 @@ class HiddenMtuClient:
     def __init__(self) -> None:
         self.is_connected = True
         self.acquire_attempts = 0
+        self.disconnecting = asyncio.Event()
+        self.disconnect_done = asyncio.Event()
+        self.disconnect_done.set()  # answers at once unless a test clears it
 
     @property
     def mtu_size(self) -> int:
@@ -64,6 +68,8 @@ class HiddenMtuClient:
         raise BleakError("AcquireWrite not supported")
 
     async def disconnect(self) -> bool:
+        self.disconnecting.set()
+        await self.disconnect_done.wait()
         self.is_connected = False
         return True
 
@@ -170,3 +176,29 @@ async def test_wait_before_any_connection() -> None:
     assert await link.wait(asyncio.sleep(0, "done"), 5.0, "a step") == "done"
     with pytest.raises(ProvisioningTimeoutError, match="no answer to a step"):
         await link.wait(asyncio.Event().wait(), 0.01, "a step")
+
+
+async def test_a_disconnect_cancelled_midway_still_gives_the_slot_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cancelled while the stack disconnects (a run being cancelled): the slot is not lost."""
+    client = HiddenMtuClient()
+    client.disconnect_done.clear()  # the stack takes its time
+
+    async def connected(*args: Any, **kwargs: Any) -> HiddenMtuClient:
+        return client
+
+    monkeypatch.setattr(gatt, "establish_connection", connected)
+    slots = AdapterSlots(1)
+    link = _link(slots)
+    await link.connect()
+    closing = asyncio.create_task(link.disconnect())
+    await client.disconnecting.wait()
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    assert not link.is_connected
+    assert await _slot_is_free(slots)
+    # Waiters on the link are told it is gone (not left to their timeout).
+    with pytest.raises(ConnectionLostError, match="connection lost during a step"):
+        await link.wait(asyncio.Event().wait(), 30.0, "a step")

@@ -256,12 +256,16 @@ class GattLink:
             self._release_lease()
             return
         self._closing = True
-        with contextlib.suppress(*_TRANSPORT_ERRORS, TimeoutError):
-            async with asyncio.timeout(self._timeout):
-                await client.disconnect()
-        self._release_lease()
-        if self._lost is not None and not self._lost.done():
-            self._lost.set_result(None)
+        try:
+            with contextlib.suppress(*_TRANSPORT_ERRORS, TimeoutError):
+                async with asyncio.timeout(self._timeout):
+                    await client.disconnect()
+        finally:
+            # Also when cancelled meanwhile: the link is gone from here on, and a lease kept
+            # would hold the connection slot for good (no disconnect callback may follow).
+            self._release_lease()
+            if self._lost is not None and not self._lost.done():
+                self._lost.set_result(None)
         _LOGGER.debug("%s: disconnected", self.name)
 
     def _char(self, uuid: str) -> BleakGATTCharacteristic:
