@@ -261,8 +261,8 @@ class GattLink:
                 async with asyncio.timeout(self._timeout):
                     await client.disconnect()
         finally:
-            # Also when cancelled meanwhile: the link is gone from here on, and a lease kept
-            # would hold the connection slot for good (no disconnect callback may follow).
+            # Also when the caller is cancelled mid-disconnect (a run being closed): the slot
+            # must not stay counted for a link nobody holds any more.
             self._release_lease()
             if self._lost is not None and not self._lost.done():
                 self._lost.set_result(None)
