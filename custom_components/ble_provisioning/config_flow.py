@@ -45,7 +45,7 @@ from .device import async_forget_discovery, flow_errors
 from .device_data import accepted_hostname, accepted_ssid, accepted_version
 from .flow_device import FlowDevice
 from .options_flow import BleProvisioningOptionsFlow
-from .protocol.device import ProvisioningDevice, device_class
+from .protocol.device import ProvisioningDevice
 from .protocol.device_blufi import security_for_version
 from .protocol.discovery import device_filter, protocol_from_service_uuids
 from .protocol.errors import MissingServiceError, ProvisioningError
@@ -59,6 +59,7 @@ from .protocol.models import (
     WifiMode,
     WifiNetwork,
 )
+from .targets import device_name as _device_name
 from .wifi_form import (
     SECRET_FIELDS,
     SOFTAP_FIELDS,
@@ -79,15 +80,6 @@ _LOGGER = logging.getLogger(__name__)
 def _outcome_error(outcome: ProvisionOutcome) -> str:
     """Form error of an unsuccessful outcome ("timeout" alone means the device was silent)."""
     return "provision_timeout" if outcome is ProvisionOutcome.TIMEOUT else outcome.value
-
-
-def _device_name(info: bluetooth.BluetoothServiceInfoBleak, protocol: Protocol) -> str:
-    """Return the advertised name, or a readable fallback (Bluenet advertises no name)."""
-    name = info.advertisement.local_name or info.name
-    if name and name != info.address:
-        return name
-    suffix = info.address.replace(":", "")[-4:].upper()
-    return f"{device_class(protocol).default_name} {suffix}"
 
 
 class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):

@@ -45,6 +45,7 @@ from .gate import DeviceGate
 from .issues import async_check_adapters
 from .protocol.device import ProvisioningDevice
 from .protocol.device_blufi import security_for_version
+from .protocol.engine import DeviceResult
 from .protocol.errors import ProvisioningError
 from .protocol.models import (
     DeviceStatus,
@@ -185,11 +186,8 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         self, service_info: bluetooth.BluetoothServiceInfoBleak, change: bluetooth.BluetoothChange
     ) -> None:
         """Refresh as soon as a device that was gone advertises again."""
-        if self.last_update_success or self.gate.blocked:
-            return
-        self.config_entry.async_create_background_task(
-            self.hass, self.async_request_refresh(), f"{DOMAIN} refresh {self.address}"
-        )
+        if not self.last_update_success:
+            self.async_refresh_later()
 
     @callback
     def _async_unavailable(self, service_info: bluetooth.BluetoothServiceInfoBleak) -> None:
@@ -285,6 +283,44 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         report = await self.gate.async_run(
             partial(self.device.provision, request, const.PROVISION_TIMEOUT)
         )
+        report = self._async_keep_report(report)
+        # The status changed on the device: read it now (not debounced behind an earlier read).
+        await self.async_refresh()
+        return report
+
+    @callback
+    def async_keep_batch_result(self, result: DeviceResult) -> None:
+        """Keep what a batch (``provision_many``, ``move_fleet``) reported for this device.
+
+        As :meth:`async_provision` does (entry, entities, event); the batch read no status
+        afterwards (:meth:`async_refresh_later` does, once the batch released the device).
+        """
+        if result.outcome is None:
+            return
+        self._async_keep_report(
+            ProvisionReport(
+                outcome=result.outcome,
+                ssid=result.ssid or "",
+                bssid=result.bssid,
+                rssi=result.rssi,
+                end_reason_code=result.reason_code,
+                hostname=result.hostname,
+                security=result.security,
+            )
+        )
+
+    @callback
+    def async_refresh_later(self) -> None:
+        """Read the status in the background (after a batch released the device)."""
+        if self.gate.blocked:
+            return
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_request_refresh(), f"{DOMAIN} refresh {self.address}"
+        )
+
+    @callback
+    def _async_keep_report(self, report: ProvisionReport) -> ProvisionReport:
+        """Validate and keep a provisioning's report; fire its event; return it validated."""
         report = replace(report, hostname=accepted_hostname(report.hostname))
         hostname = report.hostname or self.data.hostname
         self._async_store_hostname(hostname)
@@ -308,8 +344,6 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
             EVENT_PROVISIONING_SUCCEEDED if report.success else EVENT_PROVISIONING_FAILED,
             {"ssid": accepted_ssid(report.ssid), "outcome": report.outcome.value},
         )
-        # The status changed on the device: read it now (not debounced behind an earlier read).
-        await self.async_refresh()
         return report
 
     async def async_send_custom_data(
