@@ -1,0 +1,152 @@
+"""The ``move_fleet`` action: a canary first, then waves; stop at the first failure."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+import pytest
+
+from bench.proxy import VirtualProxy
+from custom_components.ble_provisioning.const import CONF_LAST_SSID, DOMAIN
+
+from .batch_bench import (
+    NEW_PASSWORD,
+    NEW_SSID,
+    FleetDevice,
+    add_fleet,
+    assert_released,
+    configure,
+    watch_slots,
+)
+from .conftest import Bench, wait_for
+
+KINDS = ["blufi-v1", "blufi-v2", "bluenet", "blufi-v2", "blufi-v1"]
+
+
+async def _move(hass: HomeAssistant, data: dict[str, Any], response: bool = True) -> Any:
+    return await hass.services.async_call(
+        DOMAIN, "move_fleet", data, blocking=True, return_response=response
+    )
+
+
+def _data(devices: list[FleetDevice], **extra: Any) -> dict[str, Any]:
+    return {
+        "device_id": [device.device_id for device in devices],
+        "ssid": NEW_SSID,
+        "password": NEW_PASSWORD,
+        "allow_cleartext": True,
+        **extra,
+    }
+
+
+def _last_ssid(hass: HomeAssistant, device: FleetDevice) -> Any:
+    entry = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, device.address)
+    assert entry is not None
+    return entry.data[CONF_LAST_SSID]
+
+
+def _paused(hass: HomeAssistant, device: FleetDevice) -> bool:
+    entry = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, device.address)
+    assert entry is not None
+    return bool(entry.runtime_data.gate.paused)
+
+
+@pytest.mark.proxy_slots(2)
+async def test_move_fleet(hass: HomeAssistant, bench: Bench, virtual_proxy: VirtualProxy) -> None:
+    """Five devices move: the canary (chosen) first and confirmed, then waves of two."""
+    devices = await add_fleet(bench, KINDS)
+    await configure(hass, devices)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    canary = devices[2]
+    watch = watch_slots(virtual_proxy)
+    try:
+        move = asyncio.create_task(
+            _move(hass, _data(devices, canary=canary.device_id, wave_size=2))
+        )
+        # While the move runs, every entry is paused: its actions are refused, not interleaved.
+        await wait_for(lambda: all(_paused(hass, device) for device in devices))
+        with pytest.raises(HomeAssistantError) as busy:
+            await hass.services.async_call(
+                DOMAIN,
+                "get_status",
+                {"device_id": devices[0].device_id},
+                blocking=True,
+                return_response=True,
+            )
+        assert busy.value.translation_key == "device_busy"
+        response = await move
+    finally:
+        watch.unsubscribe()
+    assert response["completed"] is True
+    assert response["canary"]["address"] == canary.address
+    assert response["canary"]["verified"] is True
+    moved = [item["address"] for item in response["moved"]]
+    assert moved[0] == canary.address
+    assert sorted(moved) == sorted(device.address for device in devices)
+    assert response["failed"] == []
+    assert response["untouched"] == []
+    assert all(item["device_id"] for item in response["moved"])
+    for device in devices:
+        assert _last_ssid(hass, device) == NEW_SSID
+        assert not _paused(hass, device)
+    assert devices[0].sta_ssid == NEW_SSID.encode()
+    assert 1 <= watch.most <= 2
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert_released(hass, virtual_proxy)
+
+
+@pytest.mark.proxy_slots(2)
+async def test_move_fleet_canary_fails(
+    hass: HomeAssistant, bench: Bench, virtual_proxy: VirtualProxy
+) -> None:
+    """The canary cannot join: nothing else is touched, and the response says who is where."""
+    devices = await add_fleet(bench, ["blufi-v2", "blufi-v1", "blufi-v2", "blufi-v1"], wrong={1})
+    await configure(hass, devices)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    canary = devices[1]
+    before = {device.address: device.sta_ssid for device in devices}
+    response = await _move(hass, _data(devices, canary=canary.device_id, wave_size=3))
+    assert response["completed"] is False
+    assert response["canary"]["address"] == canary.address
+    assert response["canary"]["status"] == "wrong_password"
+    assert response["moved"] == []
+    assert [item["address"] for item in response["failed"]] == [canary.address]
+    others = [device for device in devices if device is not canary]
+    assert response["untouched"] == [
+        {"device_id": device.device_id, "address": device.address, "name": f"Device {number}"}
+        for number, device in enumerate(devices, start=1)
+        if device is not canary
+    ]
+    for device in others:
+        assert device.sta_ssid == before[device.address]  # never given the new network
+        assert _last_ssid(hass, device) == "HomeNet"
+    assert canary.sta_ssid == NEW_SSID.encode()  # it tried
+    # Without a response the same stop is an error (an automation must not go on silently).
+    with pytest.raises(HomeAssistantError) as err:
+        await _move(hass, _data(devices, canary=canary.device_id), response=False)
+    assert err.value.translation_key == "move_stopped"
+    assert err.value.translation_placeholders == {"moved": "0", "failed": "1", "untouched": "3"}
+    for device in others:
+        assert device.sta_ssid == before[device.address]
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert_released(hass, virtual_proxy)
+
+
+async def test_move_fleet_validation(
+    hass: HomeAssistant, bench: Bench, virtual_proxy: VirtualProxy
+) -> None:
+    """The canary must be one of the devices; Bluenet needs the clear-text acknowledgement."""
+    devices = await add_fleet(bench, ["blufi-v2", "bluenet", "blufi-v1"])
+    await configure(hass, devices)
+    with pytest.raises(ServiceValidationError) as err:
+        await _move(hass, _data(devices[:2], canary=devices[2].device_id))
+    assert err.value.translation_key == "invalid_canary"
+    with pytest.raises(ServiceValidationError) as err:
+        await _move(hass, _data(devices, allow_cleartext=False))
+    assert err.value.translation_key == "cleartext_not_allowed"
+    assert all(device.sta_ssid != NEW_SSID.encode() for device in (devices[0], devices[2]))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert_released(hass, virtual_proxy)
