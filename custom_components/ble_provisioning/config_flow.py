@@ -16,7 +16,6 @@ from homeassistant.components import bluetooth
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
-    ConfigFlow,
     ConfigFlowResult,
 )
 from homeassistant.const import CONF_ADDRESS
@@ -43,6 +42,7 @@ from .const import (
 from .coordinator import flow_scan_data
 from .device import async_forget_discovery, flow_errors
 from .device_data import accepted_hostname, accepted_ssid, accepted_version
+from .flow_batch import BatchSteps
 from .flow_device import FlowDevice
 from .options_flow import BleProvisioningOptionsFlow
 from .protocol.device import ProvisioningDevice
@@ -59,7 +59,7 @@ from .protocol.models import (
     WifiMode,
     WifiNetwork,
 )
-from .targets import device_name as _device_name
+from .targets import device_name as _device_name, discovered
 from .wifi_form import (
     SECRET_FIELDS,
     SOFTAP_FIELDS,
@@ -82,7 +82,7 @@ def _outcome_error(outcome: ProvisionOutcome) -> str:
     return "provision_timeout" if outcome is ProvisionOutcome.TIMEOUT else outcome.value
 
 
-class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
+class BleProvisioningConfigFlow(BatchSteps, domain=DOMAIN):
     """Discover a device, identify it, put it on a Wi-Fi network and create its entry."""
 
     VERSION = 1
@@ -140,6 +140,7 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
             self._provision_task.cancel()
         if self._flow_device is not None:
             self._flow_device.async_end()
+        self.async_remove_batch()
 
     # -------------------------------------------------------------- discovery
 
@@ -203,6 +204,14 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer one device or several at once (see :mod:`.flow_batch`)."""
+        if not discovered(self.hass, self._unconfigured_exclude()):
+            return self.async_abort(reason="no_devices_found")
+        return self.async_show_menu(step_id="user", menu_options=["pick_device", "batch"])
+
+    async def async_step_pick_device(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         """List the devices in range that advertise a supported service and are not set up.
 
         Unlike discovery, this list is not narrowed by :func:`device_filter`: the user picks
@@ -221,16 +230,12 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
             if not errors:
                 return await self.async_step_wifi()
 
-        current = self._async_current_ids(include_ignore=False)
-        for info in bluetooth.async_discovered_service_info(self.hass, connectable=True):
-            if info.address in current or info.address in self._discovered:
-                continue
-            if (found := protocol_from_service_uuids(info.service_uuids)) is not None:
-                self._discovered[info.address] = (found, _device_name(info, found))
+        for device in discovered(self.hass, self._unconfigured_exclude()):
+            self._discovered.setdefault(device.address, (device.protocol, device.name))
         if not self._discovered:
             return self.async_abort(reason="no_devices_found")
         return self.async_show_form(
-            step_id="user",
+            step_id="pick_device",
             data_schema=schema(
                 {
                     vol.Required(CONF_ADDRESS): vol.In(
