@@ -107,7 +107,8 @@ async def test_batch_flow(hass: HomeAssistant, bench: Bench, virtual_proxy: Virt
     assert (placeholders["succeeded"], placeholders["total"]) == ("4", "5")
     lines = placeholders["results"].splitlines()
     assert len(lines) == 5
-    assert lines[WRONG].startswith("- ❌") and "wrong_password" in lines[WRONG]
+    assert lines[WRONG].startswith("- ❌")
+    assert "wrong_password" in lines[WRONG]
     assert devices[WRONG].address in lines[WRONG]
     assert all(line.startswith("- ✅") for index, line in enumerate(lines) if index != WRONG)
     assert NEW_PASSWORD not in placeholders["results"]
