@@ -25,7 +25,7 @@ from homeassistant.core import HomeAssistant
 from . import const
 from .coordinator import BleProvisioningCoordinator
 from .device import ha_device
-from .protocol.engine import DeviceResult, ProvisioningEngine, Target
+from .protocol.engine import DEFAULT_SLOT_TIMEOUT, DeviceResult, ProvisioningEngine, Target
 from .protocol.models import Protocol, ProvisionRequest
 from .slots import ha_slots
 from .targets import Discovered, device_id_of
@@ -114,6 +114,7 @@ class EntryHold:
             coordinator.gate.check()
         for coordinator in self._coordinators.values():
             coordinator.gate.async_pause(self._holder)
+            coordinator.slots.wait_timeout = DEFAULT_SLOT_TIMEOUT  # queue as the batch's own
         return self
 
     def keep(self, result: DeviceResult) -> None:
@@ -133,5 +134,6 @@ class EntryHold:
     ) -> None:
         """Resume every coordinator; read the statuses in the background."""
         for coordinator in self._coordinators.values():
+            coordinator.slots.wait_timeout = None
             coordinator.gate.async_resume(self._holder)
             coordinator.async_refresh_later()

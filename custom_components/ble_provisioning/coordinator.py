@@ -57,6 +57,7 @@ from .protocol.models import (
     WifiNetwork,
     WifiState,
 )
+from .slots import EntrySlots, ha_slots
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -131,11 +132,14 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         )
         self.address: str = entry.data[CONF_ADDRESS]
         self.options: dict[str, Any] = dict(entry.options)
+        self.slots = EntrySlots(ha_slots(hass))
+        """The device's slots: a batch holding the entry lengthens the slot wait."""
         self.device: ProvisioningDevice = ha_device(
             hass,
             self.address,
             Protocol(entry.data[CONF_PROTOCOL]),
             version=entry.data.get(CONF_PROTOCOL_VERSION),
+            slots=self.slots,
         )
         self.device.set_custom_data_callback(self._async_custom_data)
         self._event_listeners: list[EventListener] = []

@@ -28,7 +28,6 @@ import logging
 from typing import Any, Final
 import uuid
 
-from bleak.backends.device import BLEDevice
 from homeassistant.config_entries import (
     SOURCE_INTEGRATION_DISCOVERY,
     ConfigFlow,
@@ -72,8 +71,7 @@ from .protocol.device import device_class
 from .protocol.engine import DEFAULT_SLOT_TIMEOUT, DeviceResult
 from .protocol.errors import ProvisioningError
 from .protocol.models import ProvisionRequest, WifiNetwork
-from .protocol.slots import ConnectionSlots, SlotLease
-from .slots import ha_slots
+from .slots import EntrySlots, ha_slots
 from .targets import discovered
 from .wifi_form import schema
 
@@ -82,16 +80,6 @@ _LOGGER = logging.getLogger(__name__)
 CONF_DEVICES: Final = "devices"
 CONF_BATCH_TOKEN: Final = "batch_token"
 DATA_BATCH_ENTRIES: Final = "ble_provisioning_batch_entries"
-
-
-class _PatientSlots:
-    """Home Assistant's slots, with the batch's wait bound instead of one connect's."""
-
-    def __init__(self, inner: ConnectionSlots) -> None:
-        self._inner = inner
-
-    async def acquire(self, ble_device: BLEDevice, timeout: float) -> SlotLease:
-        return await self._inner.acquire(ble_device, DEFAULT_SLOT_TIMEOUT)
 
 
 @dataclass
@@ -195,7 +183,8 @@ class BatchSteps(ConfigFlow):
         return self.async_show_progress_done(next_step_id="batch_wifi")
 
     async def _async_batch_scans(self, members: list[Member]) -> dict[str, list[WifiNetwork]]:
-        slots = _PatientSlots(ha_slots(self.hass))
+        slots = EntrySlots(ha_slots(self.hass))
+        slots.wait_timeout = DEFAULT_SLOT_TIMEOUT  # queue for the slots as the engine's devices
 
         async def _scan(member: Member) -> list[WifiNetwork]:
             device = ha_device(self.hass, member.address, member.protocol, slots=slots)

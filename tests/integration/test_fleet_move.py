@@ -11,6 +11,8 @@ import pytest
 
 from bench.proxy import VirtualProxy
 from custom_components.ble_provisioning.const import CONF_LAST_SSID, DOMAIN
+from custom_components.ble_provisioning.protocol.engine import DEFAULT_SLOT_TIMEOUT
+from custom_components.ble_provisioning.slots import EntrySlots
 
 from .batch_bench import (
     NEW_PASSWORD,
@@ -54,6 +56,13 @@ def _paused(hass: HomeAssistant, device: FleetDevice) -> bool:
     return bool(entry.runtime_data.gate.paused)
 
 
+def _entry_slots(hass: HomeAssistant, device: FleetDevice) -> EntrySlots:
+    entry = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, device.address)
+    assert entry is not None
+    slots: EntrySlots = entry.runtime_data.slots
+    return slots
+
+
 @pytest.mark.proxy_slots(2)
 async def test_move_fleet(hass: HomeAssistant, bench: Bench, virtual_proxy: VirtualProxy) -> None:
     """Five devices move: the canary (chosen) first and confirmed, then waves of two."""
@@ -68,6 +77,10 @@ async def test_move_fleet(hass: HomeAssistant, bench: Bench, virtual_proxy: Virt
         )
         # While the move runs, every entry is paused: its actions are refused, not interleaved.
         await wait_for(lambda: all(_paused(hass, device) for device in devices))
+        # ... and their devices queue for slots as long as the batch's own (not one connect's).
+        assert {_entry_slots(hass, device).wait_timeout for device in devices} == {
+            DEFAULT_SLOT_TIMEOUT
+        }
         with pytest.raises(HomeAssistantError) as busy:
             await hass.services.async_call(
                 DOMAIN,
@@ -92,6 +105,7 @@ async def test_move_fleet(hass: HomeAssistant, bench: Bench, virtual_proxy: Virt
     for device in devices:
         assert _last_ssid(hass, device) == NEW_SSID
         assert not _paused(hass, device)
+        assert _entry_slots(hass, device).wait_timeout is None
     assert devices[0].sta_ssid == NEW_SSID.encode()
     assert 1 <= watch.most <= 2
     await hass.async_block_till_done(wait_background_tasks=True)
