@@ -48,11 +48,14 @@ async def test_batch_flow(hass: HomeAssistant, bench: Bench, virtual_proxy: Virt
     flow_id = result["flow_id"]
     result = await hass.config_entries.flow.async_configure(flow_id, {"next_step_id": "batch"})
     assert result["step_id"] == "batch"
-    field = next(iter(result["data_schema"].schema))
-    listed = [option["value"] for option in result["data_schema"].schema[field].config["options"]]
+    form = result["data_schema"]
+    assert form is not None
+    field = next(iter(form.schema))
+    options = form.schema[field].config["options"]
+    listed = [option["value"] for option in options]
     assert sorted(listed) == sorted(addresses)  # not the configured device
     assert field.default() == listed  # all preselected
-    labels = {o["value"]: o["label"] for o in result["data_schema"].schema[field].config["options"]}
+    labels = {option["value"]: option["label"] for option in options}
     assert "Bluenet" in labels[devices[2].address]
     assert labels[devices[0].address] == f"BLUFI_DEVICE-02 · BluFi · {devices[0].address}"
 
@@ -63,9 +66,9 @@ async def test_batch_flow(hass: HomeAssistant, bench: Bench, virtual_proxy: Virt
     result = await _after_progress(hass, flow_id)
     assert result["step_id"] == "batch_wifi_cleartext"  # a Bluenet device is among them
     assert result["description_placeholders"]["scanned"] == "5"
-    options = {option["value"]: option["label"] for option in ssid_options(result)}
-    assert options.keys() == {"HomeNet", NEW_SSID}
-    assert options["HomeNet"] == "HomeNet (5 of 5 devices, -51 dBm)"  # the strongest
+    networks = {option["value"]: option["label"] for option in ssid_options(result)}
+    assert networks.keys() == {"HomeNet", NEW_SSID}
+    assert networks["HomeNet"] == "HomeNet (5 of 5 devices, -51 dBm)"  # the strongest
 
     # The clear-text acknowledgement is required, as in the single-device flow.
     data = {"ssid": NEW_SSID, "password": NEW_PASSWORD, "allow_cleartext": False}
