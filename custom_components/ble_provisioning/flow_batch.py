@@ -67,8 +67,8 @@ from .const import (
     DOMAIN,
 )
 from .device import async_forget_discovery, ha_device
-from .protocol.device import device_class
-from .protocol.engine import DEFAULT_SLOT_TIMEOUT, DeviceResult
+from .protocol.device import ProvisioningDevice, device_class
+from .protocol.engine import DEFAULT_SLOT_TIMEOUT, DeviceResult, ProvisioningRun
 from .protocol.errors import ProvisioningError
 from .protocol.models import ProvisionRequest, WifiNetwork
 from .slots import EntrySlots, ha_slots
@@ -92,8 +92,19 @@ class _BatchState:
     scan_task: asyncio.Task[dict[str, list[WifiNetwork]]] | None = None
     request: ProvisionRequest | None = None
     run_task: asyncio.Task[None] | None = None
+    devices: list[ProvisioningDevice] = field(default_factory=list)
+    """The scans' device objects (closed after each scan, and again when the flow ends)."""
+    run: ProvisioningRun | None = None
     results: list[DeviceResult] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
+
+
+async def _async_release(state: _BatchState) -> None:
+    """Wait until every link of a batch branch is down."""
+    if state.run is not None:
+        await state.run.aclose()
+    for device in state.devices:
+        await device.close()
 
 
 class BatchSteps(ConfigFlow):
@@ -112,13 +123,19 @@ class BatchSteps(ConfigFlow):
         return {address for address in self._async_current_ids(include_ignore=False) if address}
 
     def async_remove_batch(self) -> None:
-        """Cancel what the branch still runs (its devices release their links)."""
+        """Cancel what the branch still runs; release its links in a task Home Assistant tracks.
+
+        Home Assistant cancels a progress task itself when the flow ends, so a cancelled run's
+        own cleanup may be cut short (a second cancellation): the links are released here again
+        (closing and ``aclose`` are idempotent) and waited for.
+        """
         state = self._batch_state
         if state is None:
             return
         for task in (state.scan_task, state.run_task):
             if task is not None and not task.done():
                 task.cancel()
+        self.hass.async_create_task(_async_release(state), f"{DOMAIN} batch release")
 
     # -------------------------------------------------------------- select
 
@@ -188,6 +205,7 @@ class BatchSteps(ConfigFlow):
 
         async def _scan(member: Member) -> list[WifiNetwork]:
             device = ha_device(self.hass, member.address, member.protocol, slots=slots)
+            self._batch.devices.append(device)
             try:
                 return await device.scan(const.SCAN_TIMEOUT)
             except ProvisioningError as err:
@@ -294,7 +312,7 @@ class BatchSteps(ConfigFlow):
 
     async def _async_batch_run(self, request: ProvisionRequest) -> None:
         state = self._batch
-        run = batch_engine(self.hass).provision(
+        run = state.run = batch_engine(self.hass).provision(
             [member.target() for member in state.members], request
         )
         async with run:

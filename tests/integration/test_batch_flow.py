@@ -22,7 +22,7 @@ from .batch_bench import (
     configure,
     watch_slots,
 )
-from .conftest import Bench
+from .conftest import Bench, wait_for
 from .helpers import flows_for, ssid_options
 
 KINDS = ["blufi-v1", "blufi-v2", "bluenet", "blufi-v2", "blufi-v1"]
@@ -157,4 +157,28 @@ async def test_batch_flow_none_succeeded_and_empty_selection(
     assert result["description_placeholders"]["results"].count("wrong_password") == 2
     assert hass.config_entries.async_entries(DOMAIN) == []
     await hass.async_block_till_done(wait_background_tasks=True)
+    assert_released(hass, virtual_proxy)
+
+
+@pytest.mark.proxy_slots(1)
+async def test_batch_flow_aborted_while_provisioning(
+    hass: HomeAssistant, bench: Bench, virtual_proxy: VirtualProxy
+) -> None:
+    """Closing the flow during the run cancels it: no connection, no slot, no entry left."""
+    devices = await add_fleet(bench, ["blufi-v2", "blufi-v1", "blufi-v2"])
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    flow_id = result["flow_id"]
+    await hass.config_entries.flow.async_configure(flow_id, {"next_step_id": "batch"})
+    await hass.config_entries.flow.async_configure(
+        flow_id, {"devices": [device.address for device in devices]}
+    )
+    await _after_progress(hass, flow_id)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"ssid": NEW_SSID, "password": NEW_PASSWORD}
+    )
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    await wait_for(lambda: bool(virtual_proxy.allocated))  # the first device is connected
+    hass.config_entries.flow.async_abort(flow_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.config_entries.async_entries(DOMAIN) == []
     assert_released(hass, virtual_proxy)
