@@ -27,6 +27,8 @@ NEW_SSID = "NewNet"
 NEW_PASSWORD = "new-network-passphrase"
 OTHER_PASSWORD = "not-the-password"
 _PROFILES = {"blufi-v1": ("v5.5", "1.3"), "blufi-v2": ("v6.0", "1.4")}
+#: Five devices of both protocols (BluFi V1 and V2, one Bluenet daemon in the middle).
+MIXED = ["blufi-v1", "blufi-v2", "bluenet", "blufi-v2", "blufi-v1"]
 
 
 @dataclass

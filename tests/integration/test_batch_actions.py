@@ -17,6 +17,7 @@ from custom_components.ble_provisioning.protocol.models import Protocol
 from custom_components.ble_provisioning.slots import ha_slots
 
 from .batch_bench import (
+    MIXED,
     NEW_PASSWORD,
     NEW_SSID,
     add_fleet,
@@ -26,7 +27,7 @@ from .batch_bench import (
 )
 from .conftest import PASSWORD, Bench, wait_for
 
-KINDS = ["blufi-v1", "blufi-v2", "bluenet", "blufi-v2", "blufi-v1"]
+KINDS = MIXED
 WRONG = 3
 
 

@@ -15,6 +15,7 @@ from custom_components.ble_provisioning.const import CONF_LAST_SSID, DOMAIN
 from custom_components.ble_provisioning.flow_batch import BatchSteps
 
 from .batch_bench import (
+    MIXED,
     NEW_PASSWORD,
     NEW_SSID,
     add_fleet,
@@ -25,7 +26,7 @@ from .batch_bench import (
 from .conftest import Bench, wait_for
 from .helpers import flows_for, ssid_options
 
-KINDS = ["blufi-v1", "blufi-v2", "bluenet", "blufi-v2", "blufi-v1"]
+KINDS = MIXED
 WRONG = 3
 
 

@@ -15,6 +15,7 @@ from custom_components.ble_provisioning.protocol.engine import DEFAULT_SLOT_TIME
 from custom_components.ble_provisioning.slots import EntrySlots
 
 from .batch_bench import (
+    MIXED,
     NEW_PASSWORD,
     NEW_SSID,
     FleetDevice,
@@ -25,7 +26,7 @@ from .batch_bench import (
 )
 from .conftest import Bench, wait_for
 
-KINDS = ["blufi-v1", "blufi-v2", "bluenet", "blufi-v2", "blufi-v1"]
+KINDS = MIXED
 
 
 async def _move(hass: HomeAssistant, data: dict[str, Any], response: bool = True) -> Any:
