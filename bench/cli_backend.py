@@ -9,7 +9,9 @@ adapter each device is reached through). Configured by environment variables:
   (default ``HomeNet`` / ``correct-horse-battery``);
 * ``BLE_BENCH_WRONG``: 0-based indices of devices whose access point has another password;
 * ``BLE_BENCH_FLAKY``: indices of BluFi devices that drop the link once;
-* ``BLE_BENCH_ADAPTERS``: how many adapters the devices are spread over (default 1).
+* ``BLE_BENCH_ADAPTERS``: how many adapters the devices are spread over (default 1);
+* ``BLE_BENCH_DH_BITS``: the BluFi devices' DH private value size (default: as the firmware,
+  3072 bits for V2, about a second of CPU per negotiation; the tests use 256).
 
 The bench must be importable (``PYTHONPATH`` at the repository); the command itself may come from
 the installed wheel.
@@ -79,6 +81,7 @@ async def factory(environ: Mapping[str, str] | None = None) -> AsyncIterator[Ben
         password=env.get("BLE_BENCH_PASSWORD", DEFAULT_PASSWORD),
         wrong=_indices(env.get("BLE_BENCH_WRONG")),
         flaky=_indices(env.get("BLE_BENCH_FLAKY")),
+        dh_private_bits=int(env["BLE_BENCH_DH_BITS"]) if env.get("BLE_BENCH_DH_BITS") else None,
     )
     try:
         async with Radio() as radio:

@@ -84,8 +84,13 @@ def build_fleet(
     wrong: Collection[int] = (),
     flaky: Collection[int] = (),
     drops: int = 1,
+    dh_private_bits: int | None = None,
 ) -> list[EmulatedPeripheral]:
-    """One emulator per kind; ``wrong`` / ``flaky`` are indices into ``kinds``."""
+    """One emulator per kind; ``wrong`` / ``flaky`` are indices into ``kinds``.
+
+    ``dh_private_bits``: the BluFi devices' DH private value size (None: as the firmware, 3072
+    bits for V2, ~1 s of CPU per negotiation; tests pass a small one).
+    """
     emulators: list[EmulatedPeripheral] = []
     for index, kind in enumerate(kinds, start=1):
         ap_password = WRONG_PASSWORD if index - 1 in wrong else password
@@ -97,7 +102,10 @@ def build_fleet(
             emulators.append(BluenetDaemonEmulator(config, address=address))
             continue
         blufi = BlufiDeviceConfig(
-            name=f"BLUFI_DEVICE-{index:02d}", networks=[WifiAp(ssid, -50, ap_password)], seed=index
+            name=f"BLUFI_DEVICE-{index:02d}",
+            networks=[WifiAp(ssid, -50, ap_password)],
+            seed=index,
+            dh_private_bits=dh_private_bits,
         )
         if index - 1 in flaky:
             emulators.append(

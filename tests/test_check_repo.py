@@ -9,11 +9,14 @@ import shutil
 from typing import Any
 
 import pytest
+import yaml
 
 from tools.check_repo import Checker, main
+from tools.quality_scale import ALL_RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 INTEGRATION = "custom_components/ble_provisioning"
+WORKFLOWS = ".github/workflows"
 
 
 @pytest.fixture
@@ -26,6 +29,7 @@ def repo(tmp_path: Path) -> Path:
         tmp_path / INTEGRATION,
         ignore=shutil.ignore_patterns("__pycache__", "protocol"),
     )
+    shutil.copytree(ROOT / WORKFLOWS, tmp_path / WORKFLOWS)
     return tmp_path
 
 
@@ -131,3 +135,200 @@ def test_service_rules(repo: Path) -> None:
 def test_two_integrations_rejected(repo: Path) -> None:
     (repo / "custom_components" / "second").mkdir()
     assert any("exactly one integration" in p for p in Checker(repo).run())
+
+
+# ---------------------------------------------------------------- quality_scale.yaml
+
+
+def _scale(repo: Path) -> Path:
+    return repo / INTEGRATION / "quality_scale.yaml"
+
+
+def _edit_scale(repo: Path, change: Callable[[dict[str, Any]], object]) -> None:
+    data = yaml.safe_load(_scale(repo).read_text())
+    change(data["rules"])
+    _scale(repo).write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_scale_lists_the_current_rules() -> None:
+    assert "docs-triggers" in ALL_RULES
+    assert "docs-conditions" in ALL_RULES
+    assert len(ALL_RULES) == len(set(ALL_RULES)) == 54
+    rules = yaml.safe_load((ROOT / INTEGRATION / "quality_scale.yaml").read_text())["rules"]
+    assert set(rules) == set(ALL_RULES)
+
+
+def test_scale_that_does_not_parse_fails(repo: Path) -> None:
+    """Today's bug: an unquoted ': ' inside a plain comment (line 6)."""
+    text = _scale(repo).read_text()
+    broken = text.replace('comment: "Status is read', "comment: Status is read", 1)
+    broken = broken.replace('idle delay."', "idle delay.", 1)
+    assert broken != text
+    _scale(repo).write_text(broken)
+    problems = Checker(repo).run()
+    assert any("quality_scale.yaml: invalid YAML" in p and "line 6" in p for p in problems)
+
+
+def test_scale_duplicate_rule_fails(repo: Path) -> None:
+    _scale(repo).write_text(_scale(repo).read_text() + "  brands: todo\n")
+    problems = Checker(repo).run()
+    assert any("duplicate key 'brands'" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda r: r.pop("docs-triggers"), "rule 'docs-triggers' missing"),
+        (lambda r: r.pop("docs-conditions"), "rule 'docs-conditions' missing"),
+        (lambda r: r.update({"docs-magic": "done"}), "unknown rule 'docs-magic'"),
+        (lambda r: r.update(brands="finished"), "rule 'brands': status must be"),
+        (lambda r: r.update(brands={"status": "exempt"}), "rule 'brands': status must be"),
+        (
+            lambda r: r.update(brands={"status": "exempt", "comment": " "}),
+            "rule 'brands': status must be",
+        ),
+        (
+            lambda r: r.update(brands={"status": "waived", "comment": "x"}),
+            "rule 'brands': status must be",
+        ),
+        (
+            lambda r: r.update(brands={"status": "done", "comment": "x", "by": "me"}),
+            "rule 'brands': status must be",
+        ),
+    ],
+)
+def test_scale_rules(repo: Path, change: Callable[..., Any], expected: str) -> None:
+    _edit_scale(repo, change)
+    problems = Checker(repo).run()
+    assert any(expected in p for p in problems), problems
+
+
+def test_scale_statuses_hassfest_accepts(repo: Path) -> None:
+    _edit_scale(
+        repo,
+        lambda r: r.update(
+            brands="todo",
+            devices={"status": "todo", "comment": "later"},
+            diagnostics={"status": "done", "comment": "diagnostics.py"},
+        ),
+    )
+    assert Checker(repo).run() == []
+
+
+def test_scale_top_level_and_missing_file(repo: Path) -> None:
+    data = yaml.safe_load(_scale(repo).read_text())
+    _scale(repo).write_text(yaml.safe_dump({**data, "tier": "gold"}))
+    assert any("unknown top-level key 'tier'" in p for p in Checker(repo).run())
+    _scale(repo).write_text("- a list\n")
+    assert any("a 'rules' mapping" in p for p in Checker(repo).run())
+    _scale(repo).unlink()
+    assert any("quality_scale.yaml: missing" in p for p in Checker(repo).run())
+
+
+def test_scale_declared_tier_needs_its_rules(repo: Path) -> None:
+    _edit_scale(repo, lambda r: r.update(brands="todo", devices="todo"))
+    _edit_json(repo / INTEGRATION / "manifest.json", lambda m: m.update(quality_scale="silver"))
+    problems = Checker(repo).run()
+    assert any("tier silver needs rule 'brands'" in p for p in problems), problems
+    assert not any("'devices'" in p for p in problems)  # a gold rule
+    _edit_json(repo / INTEGRATION / "manifest.json", lambda m: m.update(quality_scale="shiny"))
+    assert any("'shiny' is not one of" in p for p in Checker(repo).run())
+
+
+# ---------------------------------------------------------------- .github/workflows
+
+
+def _edit_workflow(repo: Path, name: str, change: Callable[[dict[Any, Any]], object]) -> None:
+    path = repo / WORKFLOWS / name
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def _steps(data: dict[Any, Any], job: str) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = data["jobs"][job]["steps"]
+    return steps
+
+
+def test_workflows_round_trip_through_pyyaml(repo: Path) -> None:
+    """The edit helper keeps a valid workflow valid (``on`` becomes ``true`` and back)."""
+    _edit_workflow(repo, "validate.yml", lambda _d: None)
+    _edit_workflow(repo, "tests.yml", lambda _d: None)
+    assert Checker(repo).run() == []
+
+
+def test_workflows_missing(repo: Path) -> None:
+    shutil.rmtree(repo / WORKFLOWS)
+    assert any("no workflow" in p for p in Checker(repo).run())
+
+
+def test_workflow_invalid_yaml(repo: Path) -> None:
+    (repo / WORKFLOWS / "broken.yml").write_text("jobs: [unclosed\n")
+    assert any("broken.yml: invalid YAML" in p for p in Checker(repo).run())
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "expected"),
+    [
+        (
+            "validate.yml",
+            lambda d: _steps(d, "hassfest")[1].update(uses="home-assistant/actions/hassfest@main"),
+            "documented as @master",
+        ),
+        (
+            "validate.yml",
+            lambda d: _steps(d, "hassfest").pop(1),
+            "no step uses home-assistant/actions/hassfest@master",
+        ),
+        (
+            "validate.yml",
+            lambda d: _steps(d, "hassfest").pop(0),
+            "hassfest needs actions/checkout before it",
+        ),
+        (
+            "validate.yml",
+            lambda d: _steps(d, "hacs")[1].update(uses="hacs/action@v1"),
+            "documented as @main",
+        ),
+        (
+            "validate.yml",
+            lambda d: _steps(d, "hacs")[1].update({"with": {"category": "plugin"}}),
+            "needs 'with: category: integration'",
+        ),
+        ("validate.yml", lambda d: d["jobs"].pop("hacs"), "no step uses hacs/action@main"),
+        (
+            "validate.yml",
+            lambda d: _steps(d, "hacs")[0].update(uses="actions/checkout@main"),
+            "use a major version tag",
+        ),
+        (
+            "validate.yml",
+            lambda d: _steps(d, "hacs")[0].update(uses="checkout"),
+            "malformed action reference 'checkout'",
+        ),
+        (
+            "validate.yml",
+            lambda d: _steps(d, "hacs")[0].update(run="echo"),
+            "needs exactly one of 'uses' and 'run'",
+        ),
+        ("validate.yml", lambda d: d["jobs"]["hacs"].pop("runs-on"), "'runs-on' missing"),
+        ("validate.yml", lambda d: d.pop(True), "no triggers ('on')"),
+        ("validate.yml", lambda d: d.update(jobs={}), "no jobs"),
+        (
+            "tests.yml",
+            lambda d: [_steps(d, job)[2].update(run="pytest") for job in ("test", "soak")],
+            "no step runs the test command scripts/test",
+        ),
+        (
+            "tests.yml",
+            lambda d: _steps(d, "test")[1].pop("with"),
+            "actions/setup-python without 'python-version'",
+        ),
+    ],
+)
+def test_workflow_rules(
+    repo: Path, name: str, change: Callable[[dict[Any, Any]], object], expected: str
+) -> None:
+    _edit_workflow(repo, name, change)
+    problems = Checker(repo).run()
+    assert any(expected in p for p in problems), problems

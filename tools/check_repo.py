@@ -14,7 +14,9 @@ that matter for a custom integration (``shared/spec/home-assistant.md`` §4):
   there is a config flow;
 * ``services.yaml``: every action and field has a name and description in the translations
   and an icon in ``icons.json``;
-* ``brand/icon.png`` for the HACS brands check.
+* ``brand/icon.png`` for the HACS brands check;
+* ``quality_scale.yaml`` against the current quality scale's rules (``tools/quality_scale.py``);
+* ``.github/workflows/``: hassfest, HACS validation and the test command (``tools/workflows.py``).
 
 Usage: ``python tools/check_repo.py [repository root]``; prints the problems and exits 1 if any.
 """
@@ -29,6 +31,12 @@ import sys
 from typing import Any
 
 import yaml
+
+if not __package__:  # run as a script (python tools/check_repo.py): make ``tools`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tools.quality_scale import check_quality_scale, load_yaml
+from tools.workflows import check_workflows
 
 HACS_KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str,
@@ -137,6 +145,12 @@ class Checker:
             self.check_services(integration, translations or {})
             if not (integration / "brand" / "icon.png").is_file():
                 self.fail(self.rel(integration), "brand/icon.png missing (HACS brands check)")
+            scale = integration / "quality_scale.yaml"
+            tier = (manifest or {}).get("quality_scale")
+            for problem in check_quality_scale(scale, tier):
+                self.fail(self.rel(scale), problem)
+        for problem in check_workflows(self.root / ".github" / "workflows"):
+            self.fail(".github", problem)
         return self.problems
 
     def check_layout(self) -> Path | None:
@@ -272,7 +286,7 @@ class Checker:
             return
         where = self.rel(path)
         try:
-            services = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            services = load_yaml(path) or {}
         except yaml.YAMLError as err:
             self.fail(where, f"invalid YAML: {err}")
             return
@@ -340,7 +354,7 @@ def main(argv: list[str]) -> int:
     if problems:
         print(f"check_repo: {len(problems)} problem(s)")
         return 1
-    print("check_repo: OK (HACS + hassfest rules)")
+    print("check_repo: OK (HACS + hassfest rules, quality scale, CI workflows)")
     return 0
 
 

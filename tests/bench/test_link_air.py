@@ -98,7 +98,7 @@ def _connect(link: TimedLink, central: _Controller) -> None:
 
 
 async def _until(predicate: Any) -> None:
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(30):
         while not predicate():  # noqa: ASYNC110 - the link has no event to await
             await asyncio.sleep(0.001)
 

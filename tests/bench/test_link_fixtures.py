@@ -58,12 +58,16 @@ async def test_standalone(radio, link_profile):
 def test_marker_parametrizes_and_fails_loudly(tmp_path: Path) -> None:
     for name, text in CASES.items():
         (tmp_path / name).write_text(text)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # Only the plugins the cases need: autoloading every installed one (Home Assistant's test
+    # plugin among them) cost the inner session ~10 s of start-up.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     result = subprocess.run(
         [
             sys.executable,
             "-m",
             "pytest",
+            "-p",
+            "asyncio",
             "-p",
             "bench.pytest_plugin",
             "-p",

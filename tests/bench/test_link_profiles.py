@@ -49,7 +49,7 @@ BOTH = (IDEAL, BLUEZ_LOCAL)
 
 async def _find(radio: Radio) -> BLEDevice:
     device = await BleakScanner.find_device_by_address(
-        ADDRESS, timeout=3.0, backend=radio.scanner_backend
+        ADDRESS, timeout=30.0, backend=radio.scanner_backend
     )
     assert device is not None
     return device
@@ -368,11 +368,11 @@ async def test_drop_after_n_exchanges(radio: Radio, link_profile: LinkProfile) -
     assert not dropped.is_set()
     with pytest.raises(BleakError):
         await client.write_gatt_char(Generic.WRITE_CHAR, b"3", response=True)
-    await asyncio.wait_for(dropped.wait(), 2)
+    await asyncio.wait_for(dropped.wait(), 30)
     assert not client.is_connected
     assert peripheral.writes == [b"1", b"2"]
     assert radio.link.stats.drops == 1
-    await asyncio.wait_for(_until_disconnected(peripheral), 2)
+    await asyncio.wait_for(_until_disconnected(peripheral), 30)
 
 
 async def _until_disconnected(peripheral: Generic) -> None:

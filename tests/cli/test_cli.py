@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def bench_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     monkeypatch.setenv("BLE_BENCH_DEVICES", "blufi-v1:2,blufi-v2:2,bluenet:1")
+    monkeypatch.setenv("BLE_BENCH_DH_BITS", "256")  # the firmware's 3072 bits: ~1 s CPU each
     monkeypatch.delenv("BLE_BENCH_WRONG", raising=False)
     monkeypatch.setenv("WIFI_PASSWORD", PASSWORD)
     return monkeypatch
@@ -187,6 +188,7 @@ def test_as_a_subprocess(tmp_path: Path) -> None:
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "BLE_BENCH_DEVICES": "blufi-v2:1,bluenet:1",
+        "BLE_BENCH_DH_BITS": "256",
         "WIFI_PASSWORD": PASSWORD,
     }
     env.pop("BLE_BENCH_WRONG", None)

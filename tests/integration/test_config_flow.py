@@ -5,7 +5,6 @@ Every test drives Home Assistant's bluetooth manager, the virtual proxy and the 
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
@@ -378,7 +377,9 @@ async def test_identify_errors_then_recover(
 ) -> None:
     """Identify failures are form errors on the confirm step; a retry recovers."""
     emulator = await bench.blufi(BlufiDeviceConfig(networks=blufi_networks(), faults=faults))
-    with patch.object(const, "CONNECT_TIMEOUT", 0.3):
+    # Only a timeout case waits for the timeout; it still bounds the connect before it.
+    timeout = 1.0 if error == "timeout" else const.CONNECT_TIMEOUT
+    with patch.object(const, "CONNECT_TIMEOUT", timeout):
         result = await confirm_discovery(hass, BLUFI_ADDRESS)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "bluetooth_confirm"
@@ -508,8 +509,10 @@ def _blufi_env(**overrides: Any) -> list[WifiAp]:
             "security_failed",
         ),
         (
+            # the flow's link: 0 version, 1 Wi-Fi list, 2-3 the device key: a lost fragment
+            # is a sequence gap (no checksummed frame comes before the credentials any more)
             {"ssid": "HomeNet", "password": PASSWORD},
-            BlufiFaults(corrupt_crc_notifications={3, 4}),
+            BlufiFaults(drop_notifications={2}),
             "protocol_error",
         ),
         (
@@ -528,13 +531,15 @@ async def test_blufi_provision_errors_then_retry(
 ) -> None:
     """Each real outcome is a translated form error; the last SSID is pre-selected."""
     emulator = await bench.blufi(BlufiDeviceConfig(networks=_blufi_env(), seed=2))
-    result = await confirm_discovery(hass, BLUFI_ADDRESS)
-    if faults is not None:
-        emulator.model.config.faults = faults
+    # Only the timeout cases wait for their timeout; every other outcome must not meet one.
+    # The flow's device takes CONNECT_TIMEOUT when the confirm step creates it.
     with (
-        patch.object(const, "PROVISION_TIMEOUT", 2.5),
-        patch.object(const, "CONNECT_TIMEOUT", 0.5),
+        patch.object(const, "PROVISION_TIMEOUT", 1.0 if error == "provision_timeout" else 30),
+        patch.object(const, "CONNECT_TIMEOUT", 1.0 if error == "timeout" else 30),
     ):
+        result = await confirm_discovery(hass, BLUFI_ADDRESS)
+        if faults is not None:
+            emulator.model.config.faults = faults
         result = await submit_wifi(hass, result["flow_id"], user_input)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "wifi"
@@ -552,9 +557,11 @@ async def test_blufi_unencrypted_only_when_allowed(hass: HomeAssistant, bench: B
     """Credentials are refused unencrypted unless the explicit option is ticked."""
     emulator = await bench.blufi()
     result = await confirm_discovery(hass, BLUFI_ADDRESS)
-    # The device never answers the key exchange: negotiation times out.
+    # The device never answers the key exchange: negotiation times out (after twice the
+    # timeout). The same timeout bounds the connect and the version reply, which must not
+    # expire on a busy machine: 1 s, not less.
     emulator.model.config.faults = BlufiFaults(drop_notifications={1})
-    with patch.object(const, "CONNECT_TIMEOUT", 0.3):
+    with patch.object(const, "CONNECT_TIMEOUT", 1.0):
         result = await submit_wifi(
             hass, result["flow_id"], {"ssid": "HomeNet", "password": PASSWORD}
         )
@@ -584,7 +591,9 @@ async def test_bluenet_provision_errors_then_retry(
     """The daemon's real outcomes become form errors."""
     await bench.bluenet()
     result = await confirm_discovery(hass, BLUENET_ADDRESS)
-    with patch.object(const, "PROVISION_TIMEOUT", 0.6):
+    # Stuck at "connecting" (no_internet) and frozen (provision_timeout) end at the timeout.
+    timeout = 1.0 if error in {"no_internet", "provision_timeout"} else 30
+    with patch.object(const, "PROVISION_TIMEOUT", timeout):
         result = await submit_wifi(
             hass,
             result["flow_id"],
@@ -649,12 +658,6 @@ async def test_abort_during_provisioning_releases_device(hass: HomeAssistant, be
 # ---------------------------------------------------------------------------- reconfigure
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 10 item 1: the client sends an empty STA_PASSWD frame for the open network "
-    "'Cafe'; ESP-IDF's example then requires WPA2-PSK and refuses it (reason 211)",
-)
 async def test_reconfigure_moves_device_to_other_network(hass: HomeAssistant, bench: Bench) -> None:
     """Reconfigure re-provisions a configured device and reloads the entry."""
     emulator = await bench.blufi()
@@ -684,12 +687,10 @@ async def test_reconfigure_bluenet_updates_hostname(hass: HomeAssistant, bench: 
     )
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_HOSTNAME] == "http://192.168.178.100:6543/-/"
-    # The reload reconnects right after the flow's disconnect: it must not wait for a timeout.
-    loop = asyncio.get_running_loop()
-    start = loop.time()
+    # The reload reconnects right after the flow's disconnect (the bench once left a pending
+    # connection behind there: tests/bench/test_radio.py checks that none is left).
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert loop.time() - start < 5.0
 
 
 async def test_reconfigure_device_out_of_range(hass: HomeAssistant, bench: Bench) -> None:

@@ -35,6 +35,8 @@ from custom_components.ble_provisioning.protocol.models import (
     ProvisioningSecurity,
     ProvisionOutcome,
     ProvisionRequest,
+    SoftApSettings,
+    WifiMode,
     WifiState,
 )
 
@@ -108,14 +110,14 @@ async def _setup(radio: Radio) -> tuple[CountingEmulator, BLEDevice]:
     )
     await radio.add_peripheral(emulator)
     ble_device = await BleakScanner.find_device_by_address(
-        ADDRESS, timeout=3.0, backend=radio.scanner_backend
+        ADDRESS, timeout=30.0, backend=radio.scanner_backend
     )
     assert ble_device is not None
     return emulator, ble_device
 
 
 async def _wait_disconnected(device: ProvisioningDevice) -> None:
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(30):
         while device.is_connected:  # noqa: ASYNC110 - the idle release has no public event
             await asyncio.sleep(0.01)
 
@@ -186,3 +188,42 @@ async def test_device_not_in_range() -> None:
     with pytest.raises(ValueError, match="address"):
         create_device(Protocol.BLUFI, lambda: None)
     await device.close()
+
+
+async def test_blufi_softap_wifi_disconnect_and_scan_through_the_device(radio: Radio) -> None:
+    """SoftAP settings are checked before connecting; a deliberate Wi-Fi disconnect is not a
+    failure; the device's scan keeps the strongest entry per SSID."""
+    emulator, ble_device = await _setup(radio)
+    emulator.model.config.networks.append(WifiAp("HomeNet", -80, PASSWORD))  # weaker twin
+    device = create_device(Protocol.BLUFI, ble_device, backend=radio.client_backend, version="1.4")
+    try:
+        with pytest.raises(InvalidInputError) as caught:
+            await device.provision(
+                ProvisionRequest(
+                    "HomeNet", mode=WifiMode.SOFTAP, softap=SoftApSettings("AP", channel=14)
+                ),
+                5.0,
+            )
+        assert caught.value.field == "softap_channel"
+        assert emulator.connects == 0
+        networks = await device.scan(5.0)
+        assert [(n.ssid, n.rssi) for n in networks] == [("HomeNet", -45)]
+        report = await device.provision(
+            ProvisionRequest(
+                "unused",
+                mode=WifiMode.SOFTAP,
+                softap=SoftApSettings("ESP-AP", "ap-password", channel=6, max_connections=2),
+            ),
+            10.0,
+        )
+        assert report.outcome is ProvisionOutcome.SOFTAP_STARTED
+        assert emulator.model.fields["softap_channel"] == [6]
+        await device.provision(ProvisionRequest("HomeNet", PASSWORD), 10.0)
+        await device.disconnect_wifi()
+        status = await device.get_status()
+        assert status.state is WifiState.DISCONNECTED
+        assert status.failure is None
+        assert emulator.model.disconnect_ap_requests == 1
+    finally:
+        await device.close()
+        await emulator.close()

@@ -7,21 +7,16 @@ import logging
 from bleak.backends.device import BLEDevice
 
 from .blufi.client import AsyncBlufiClient
-from .blufi.const import (
-    V2_MIN_VERSION,
-    BlufiSecurity,
-    OpMode,
-    SoftApAuthMode,
-    StaConnState,
-    WifiReason,
-)
+from .blufi.const import BlufiSecurity, OpMode, SoftApAuthMode, StaConnState, WifiReason
+from .blufi.fields import softap_fields, sta_fields
 from .blufi.models import (
+    BlufiVersion,
     SoftApConfig,
     WifiStatus as BlufiWifiStatus,
     outcome_for_reason,
 )
+from .blufi.negotiation import security_for_version as _blufi_security
 from .device import ProvisioningDevice
-from .limits import check_bssid
 from .models import (
     Capabilities,
     DeviceIdentity,
@@ -70,14 +65,10 @@ _SECURITY: dict[BlufiSecurity, ProvisioningSecurity] = {
 
 def security_for_version(version: str) -> ProvisioningSecurity:
     """BluFi >= 1.4 negotiates security V2, older versions V1 (``version`` as "major.minor")."""
-    major, _, minor = version.partition(".")
-    try:
-        parsed = (int(major), int(minor or 0))
-    except ValueError:
+    parsed = BlufiVersion.from_text(version)
+    if parsed is None:
         return ProvisioningSecurity.BLUFI_V1
-    if parsed >= V2_MIN_VERSION:
-        return ProvisioningSecurity.BLUFI_V2
-    return ProvisioningSecurity.BLUFI_V1
+    return _SECURITY[_blufi_security(parsed)]
 
 
 def status_from_report(status: BlufiWifiStatus) -> DeviceStatus:
@@ -134,6 +125,7 @@ class BlufiDevice(ProvisioningDevice):
             backend=self._backend,
             slots=self._slots,
             timeout=self._timeout,
+            version=self.version,
         )
         client.register_custom_data_callback(self._on_custom_data)
         self._client = client
@@ -177,14 +169,14 @@ class BlufiDevice(ProvisioningDevice):
         ]
 
     async def provision(self, request: ProvisionRequest, timeout: float) -> ProvisionReport:
-        """Negotiate security, send the credentials and wait for the device's report."""
+        """Negotiate security, send the credentials and wait for the device's report.
+
+        Every input is checked (BluFi's limits) before connecting.
+        """
         if request.mode is not WifiMode.SOFTAP:
-            self.limits.check(request.ssid, request.password)
-        if request.bssid:
-            check_bssid(request.bssid)
+            sta_fields(request.ssid, request.password, request.bssid or None)
         softap = None
         if request.softap is not None:
-            self.limits.check(request.softap.ssid, request.softap.password)
             softap = SoftApConfig(
                 ssid=request.softap.ssid,
                 password=request.softap.password or None,
@@ -192,6 +184,7 @@ class BlufiDevice(ProvisioningDevice):
                 max_connections=request.softap.max_connections,
                 auth_mode=_SOFTAP_AUTH[request.softap.auth],
             )
+            softap_fields(softap)
         async with self._operation():
             client = self._connected
             result = await client.provision(
@@ -204,6 +197,7 @@ class BlufiDevice(ProvisioningDevice):
                 timeout=timeout,
             )
             security = _SECURITY[client.security]
+            self.version = str(client.version) if client.version is not None else self.version
         return ProvisionReport(
             outcome=result.outcome,
             ssid=result.ssid or request.ssid,
@@ -219,11 +213,9 @@ class BlufiDevice(ProvisioningDevice):
             await self._connected.send_custom_data(data)
 
     async def send_and_wait_custom_data(self, data: bytes, timeout: float) -> bytes:
-        """Send custom data and return the reply."""
+        """Send custom data and return the reply (never a message that came before it)."""
         async with self._operation():
-            client = self._connected
-            await client.send_custom_data(data)
-            return await client.wait_custom_data(timeout)
+            return await self._connected.request_custom_data(data, timeout)
 
     async def disconnect_wifi(self) -> None:
         """Ask the device to disconnect from its access point."""

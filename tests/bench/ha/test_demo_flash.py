@@ -33,7 +33,7 @@ JOIN_DELAY = 0.05
 
 async def _find(radio: Radio, address: str) -> BLEDevice:
     device = await BleakScanner.find_device_by_address(
-        address, timeout=5, backend=radio.scanner_backend
+        address, timeout=30, backend=radio.scanner_backend
     )
     assert device is not None, f"{address} not advertising"
     return device

@@ -40,7 +40,7 @@ EXPECTED = {
 
 
 async def _wait_for(hass: HomeAssistant, predicate: Any) -> None:
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(30):
         while not predicate():
             await asyncio.sleep(0.01)
             await hass.async_block_till_done()
@@ -133,6 +133,6 @@ async def test_drop_reaches_home_assistant(
     await client.write_gatt_char(Generic.WRITE_CHAR, b"1", response=True)
     with pytest.raises(BleakError):
         await client.write_gatt_char(Generic.WRITE_CHAR, b"2", response=True)
-    await asyncio.wait_for(dropped.wait(), 2)
+    await asyncio.wait_for(dropped.wait(), 30)
     assert not client.is_connected
     assert link_scanner.allocated == []

@@ -67,7 +67,7 @@ async def find_device(radio: Radio, address: str) -> BLEDevice:
         return device.address.upper() == address and SERVICE_UUID in adv.service_uuids
 
     device = await BleakScanner.find_device_by_filter(
-        match, timeout=5.0, backend=radio.scanner_backend
+        match, timeout=30.0, backend=radio.scanner_backend
     )
     assert device is not None, "emulator not discovered"
     return device
@@ -91,7 +91,7 @@ async def start_daemon(radio: Radio) -> AsyncIterator[Start]:
         *,
         connect: bool = True,
         max_mtu: int = 517,
-        timeout: float = 5.0,
+        timeout: float = 30.0,
     ) -> tuple[BluenetDaemonEmulator, BluenetClient]:
         nonlocal counter
         counter += 1

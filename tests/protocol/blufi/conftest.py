@@ -14,14 +14,6 @@ from bench.emulators.blufi import BlufiDeviceConfig, Esp32BlufiEmulator, WifiAp
 from bench.radio import Radio
 from custom_components.ble_provisioning.protocol.blufi import SERVICE_UUID, AsyncBlufiClient
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "blufi_soak: long BluFi soak (1 000 negotiations); deselect with -m 'not blufi_soak'",
-    )
-
-
 HOME = WifiAp("HomeNet", rssi=-45, password="password1", bssid="a4:cf:12:34:56:78")
 OFFICE = WifiAp("Office-5G", rssi=-67, password="office-pass")
 CAFE = WifiAp("Cafe Free WiFi", rssi=-81)
@@ -41,16 +33,19 @@ class Bench:
     device: Esp32BlufiEmulator
     ble_device: BLEDevice
 
-    def client(self, timeout: float = 10.0, ack_timeout: float = 5.0) -> AsyncBlufiClient:
+    def client(
+        self, timeout: float = 30.0, ack_timeout: float = 30.0, version: str | None = None
+    ) -> AsyncBlufiClient:
         return AsyncBlufiClient(
             self.ble_device,
             backend=self.radio.client_backend,
             timeout=timeout,
             ack_timeout=ack_timeout,
+            version=version,
         )
 
 
-async def find_blufi(radio: Radio, timeout: float = 3.0) -> BLEDevice:
+async def find_blufi(radio: Radio, timeout: float = 30.0) -> BLEDevice:
     """Scan as the official apps do: by the advertised service 0xFFFF."""
     device = await BleakScanner.find_device_by_filter(
         lambda _d, adv: SERVICE_UUID in adv.service_uuids,
@@ -74,6 +69,10 @@ def blufi_bench() -> BenchFactory:
     ) -> AsyncIterator[Bench]:
         if config is None:
             config = BlufiDeviceConfig(networks=default_networks(), seed=1)
+        if config.dh_private_bits is None and config.dh_private_key is None:
+            # The firmware's 3072-bit V2 private value costs ~1 s of CPU per negotiation (more
+            # under load); the client's behaviour does not depend on its size.
+            config.dh_private_bits = 256
         device = Esp32BlufiEmulator(config, profile=profile)
         async with Radio(mtu=mtu) as radio:
             await radio.add_peripheral(device)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time
 from typing import Any
 
 import pytest
@@ -57,6 +56,11 @@ def _check_wire(bench: Bench, mtu: int) -> None:
         data_len = raw[3]
         assert data_len <= 255
         assert len(raw) == 4 + data_len + (2 if raw[1] & FrameControl.CHECK else 0)
+
+
+def _connected(client: AsyncBlufiClient) -> bool:
+    """Read the link state without mypy narrowing it from an earlier assert."""
+    return client.is_connected
 
 
 def _config(**kwargs: object) -> BlufiDeviceConfig:
@@ -154,9 +158,8 @@ async def test_provision_timeout_result(blufi_bench: BenchFactory, profile: str)
     )
     async with blufi_bench(profile=profile, config=config) as bench:
         client = bench.client()
-        start = time.monotonic()
-        result = await client.provision("Slow", "password1", timeout=0.4, poll_interval=0.05)
-        assert time.monotonic() - start < 3
+        # The device is still connecting when the 1 s provisioning timeout ends (20 polls).
+        result = await client.provision("Slow", "password1", timeout=1.0, poll_interval=0.05)
         assert result.outcome is ProvisionOutcome.TIMEOUT
         assert result.status is not None
         assert result.status.sta_state == StaConnState.CONNECTING
@@ -164,19 +167,20 @@ async def test_provision_timeout_result(blufi_bench: BenchFactory, profile: str)
         assert not client.is_connected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 item 1: the client sends an empty STA_PASSWD frame for an open network; "
-    "ESP-IDF's example then requires WPA2-PSK and refuses the open AP (reason 211)",
-)
-async def test_provision_open_network_and_bssid(blufi_bench: BenchFactory) -> None:
+@pytest.mark.parametrize("password", [None, ""])
+async def test_provision_open_network_and_bssid(
+    blufi_bench: BenchFactory, password: str | None
+) -> None:
+    """Issue 10 item 1: no password frame for an open network (on main an empty one was
+    sent, which makes ESP-IDF's example refuse the open AP with reason 211)."""
     async with blufi_bench(profile="v5.5") as bench:
         result = await bench.client().provision(
-            "Cafe Free WiFi", None, bssid="a4:cf:12:00:00:02", poll_interval=0.05
+            "Cafe Free WiFi", password, bssid="a4:cf:12:00:00:02", poll_interval=0.05
         )
         assert result.outcome is ProvisionOutcome.CONNECTED
         model = bench.device.model
-        assert model.fields["sta_passwd"] == [b""]
+        assert "sta_passwd" not in model.fields
+        assert not [w for w in model.writes if w[0] == DataSubtype.STA_PASSWD << 2 | 1]
         assert model.fields["sta_bssid"] == [bytes.fromhex("a4cf12000002")]
 
 
@@ -207,7 +211,13 @@ async def test_every_message_type(blufi_bench: BenchFactory, profile: str, mtu: 
         client = bench.client()
         reports: list[WifiStatus] = []
         custom: list[bytes] = []
-        unregister = client.register_status_callback(reports.append)
+        pushed = asyncio.Event()
+
+        def on_report(status: WifiStatus) -> None:
+            reports.append(status)
+            pushed.set()
+
+        unregister = client.register_status_callback(on_report)
         client.register_custom_data_callback(custom.append)
         async with client:
             assert client.mtu == mtu
@@ -218,21 +228,23 @@ async def test_every_message_type(blufi_bench: BenchFactory, profile: str, mtu: 
             assert status.sta_state == StaConnState.FAIL
             assert status.end_reason == WifiReason.NONE
             assert status.rssi == -128
-            networks = await client.scan_wifi(timeout=2)
+            networks = await client.scan_wifi(timeout=60)
             assert [(n.ssid, n.rssi) for n in networks] == [
                 ("HomeNet", -45),
                 ("Office-5G", -67),
                 ("Cafe Free WiFi", -81),
             ]
             await client.set_opmode(OpMode.STA)
+            assert not [w for w in bench.device.model.writes if w[1] & FrameControl.REQ_ACK]
+            await client.set_opmode(OpMode.STA, ack=True)  # asks for the ACK and waits for it
             ack_frames = [w for w in bench.device.model.writes if w[1] & FrameControl.REQ_ACK]
             assert len(ack_frames) == 1
             await client.set_sta_config("HomeNet", "password1", bssid="a4:cf:12:34:56:78")
             await client.connect_ap()
-            for _ in range(100):
-                if reports and reports[-1].sta_state == StaConnState.CONNECTED:
-                    break
-                await asyncio.sleep(0.01)
+            async with asyncio.timeout(60):
+                while not reports or reports[-1].sta_state != StaConnState.CONNECTED:
+                    await pushed.wait()
+                    pushed.clear()
             assert reports[-1].sta_state == StaConnState.CONNECTED  # unsolicited push
             assert reports[-1].bssid == "a4:cf:12:34:56:78"
             unregister()
@@ -257,22 +269,23 @@ async def test_every_message_type(blufi_bench: BenchFactory, profile: str, mtu: 
             )
             payload = bytes(range(256)) * 12 + b"tail"
             await client.send_custom_data(payload)
-            assert await client.wait_custom_data(2) == payload  # echo, fragmented both ways
+            assert await client.wait_custom_data(60) == payload  # echo, fragmented both ways
             await client.send_custom_data(b"ping")
-            assert await client.wait_custom_data(2) == b"pong" * 100
+            assert await client.wait_custom_data(60) == b"pong" * 100
             assert custom == [payload, b"pong" * 100]
             if mtu == 517:
                 big = bytes(i * 7 & 0xFF for i in range(65535))
                 await client.send_custom_data(big)
-                assert await client.wait_custom_data(10) == big
+                assert await client.wait_custom_data(60) == big
             with pytest.raises(InvalidInputError):
                 await client.send_custom_data(bytes(65536))
             assert client.is_connected  # invalid input sends nothing and keeps the link
             await client.disconnect_ble()
-            assert client.is_connected is False
+            assert not _connected(client)
         model = bench.device.model
         assert model.ble_disconnect_requests == 1
         assert model.fields["sta_bssid"] == [bytes.fromhex("a4cf12345678")]
+        assert model.fields["opmode"] == [OpMode.STA, OpMode.STA]
         assert model.fields["softap_ssid"] == [b"ESP_SOFTAP"]
         assert model.fields["softap_passwd"] == [b"softap-pass"]
         assert model.fields["softap_channel"] == [6]
@@ -297,9 +310,7 @@ async def test_empty_scan_returns_empty_list(blufi_bench: BenchFactory) -> None:
     async with blufi_bench(profile="v5.5", config=BlufiDeviceConfig(networks=[])) as bench:
         client = bench.client()
         async with client:
-            start = time.monotonic()
-            assert await client.scan_wifi(timeout=0.3) == []
-            assert 0.25 < time.monotonic() - start < 2
+            assert await client.scan_wifi(timeout=0.3) == []  # the device sends no list
             assert client.is_connected
             assert await client.get_version() == VERSIONS["v5.5"]
 
@@ -324,12 +335,12 @@ async def test_plaintext_session_without_negotiation(blufi_bench: BenchFactory) 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"ssid": ""}, "SSID"),
-        ({"ssid": "a" * 33}, "SSID"),
+        ({"ssid": ""}, "ssid"),
+        ({"ssid": "a" * 32}, "ssid"),  # ESP-IDF's example refuses 32 bytes
         ({"password": "short"}, "password"),
-        ({"password": "p" * 64}, "hexadecimal"),
+        ({"password": "0123456789abcdef" * 4}, "password"),  # no raw PSK on BluFi
         ({"password": "x" * 65}, "password"),
-        ({"bssid": "zz:zz"}, "BSSID"),
+        ({"bssid": "zz:zz"}, "bssid"),
     ],
 )
 async def test_input_validation(
@@ -340,9 +351,11 @@ async def test_input_validation(
         with pytest.raises(InvalidInputError, match=match):
             await bench.client().provision(**args)
         for bad in (
-            SoftApConfig(channel=15),
+            SoftApConfig(channel=14),
             SoftApConfig(max_connections=0),
+            SoftApConfig(max_connections=5),
             SoftApConfig(auth_mode=99),  # type: ignore[arg-type]
+            SoftApConfig(ssid="s" * 32),
         ):
             with pytest.raises(InvalidInputError):
                 await bench.client().provision(None, mode=OpMode.SOFTAP, softap=bad)
@@ -353,52 +366,58 @@ async def test_input_validation(
 
 
 async def _fault_run(
-    bench: Bench, timeout: float = 1.0, ack_timeout: float = 0.5
-) -> tuple[BaseException, float, AsyncBlufiClient]:
+    bench: Bench, timeout: float = 10.0, ack_timeout: float = 10.0
+) -> tuple[BaseException, AsyncBlufiClient]:
+    """Provision until the fault ends it; return the error.
+
+    The timeouts are long unless a test needs one to expire: a fault that should end the run
+    at once (an error report, a bad CRC, a dropped link) would otherwise show up as a timeout,
+    which the error-type checks then catch - without measuring any time.
+    """
     client = bench.client(timeout=timeout, ack_timeout=ack_timeout)
-    start = time.monotonic()
     with pytest.raises(ProvisioningError) as info:
-        await client.provision("HomeNet", "password1", poll_interval=0.05, timeout=3)
-    elapsed = time.monotonic() - start
+        await client.provision("HomeNet", "password1", poll_interval=0.05, timeout=30)
     assert not client.is_connected
-    await asyncio.sleep(0.05)
-    assert not bench.device.is_connected  # the link is really down on the device side too
-    return info.value, elapsed, client
+    async with asyncio.timeout(10):  # the link is really down on the device side too
+        while bench.device.is_connected:  # noqa: ASYNC110 - the device side has no event
+            await asyncio.sleep(0.01)
+    return info.value, client
 
 
 @pytest.mark.parametrize("profile", PROFILES)
 async def test_fault_drop_version_reply(blufi_bench: BenchFactory, profile: str) -> None:
     config = _config(faults=BlufiFaults(drop_notifications={0}))
     async with blufi_bench(profile=profile, config=config) as bench:
-        err, elapsed, _ = await _fault_run(bench)
+        err, _ = await _fault_run(bench, timeout=1.0)
         assert isinstance(err, BlufiTimeoutError)
         assert isinstance(err, TimeoutError)
-        assert 0.9 < elapsed < 2.5
 
 
 @pytest.mark.parametrize("profile", PROFILES)
 async def test_fault_drop_ack(blufi_bench: BenchFactory, profile: str) -> None:
-    # notifications: 0 version, 1..n device key, then the ACK of SET_OPMODE
-    key_frames = 1 if profile == "v5.5" else 2
-    config = _config(faults=BlufiFaults(drop_notifications={1 + key_frames}), dh_private_bits=256)
+    config = _config(dh_private_bits=256)
     async with blufi_bench(profile=profile, config=config) as bench:
-        err, elapsed, _ = await _fault_run(bench, timeout=2.0, ack_timeout=0.3)
-        assert isinstance(err, BlufiTimeoutError)
-        assert "ACK" in str(err)
-        assert elapsed < 2.0
-        assert "sta_passwd" not in bench.device.model.fields
+        client = bench.client(timeout=2.0, ack_timeout=0.3)
+        await client.connect()
+        await client.negotiate_security()
+        # the next notification is the ACK of SET_OPMODE: lose it
+        bench.device.model.config.faults.drop_notifications = {
+            len(bench.device.model.notifications)
+        }
+        with pytest.raises(BlufiTimeoutError, match="ACK"):
+            await client.set_opmode(OpMode.STA, ack=True)
+        assert not client.is_connected
 
 
 @pytest.mark.parametrize("profile", PROFILES)
 async def test_fault_corrupt_crc(blufi_bench: BenchFactory, profile: str) -> None:
-    # notifications: version, device key (1 or 2 frames), ACK, then the pushed status
-    # report, which is encrypted and checksummed: corrupt its CRC.
-    report = 3 if profile == "v5.5" else 4
+    # notifications: version, device key (1 or 2 frames), then the pushed status report,
+    # which is encrypted and checksummed: corrupt its CRC.
+    report = 2 if profile == "v5.5" else 3
     config = _config(faults=BlufiFaults(corrupt_crc_notifications={report}))
     async with blufi_bench(profile=profile, config=config) as bench:
-        err, elapsed, _ = await _fault_run(bench)
-        assert isinstance(err, BlufiChecksumError), err
-        assert elapsed < 1.5
+        err, _ = await _fault_run(bench)
+        assert isinstance(err, BlufiChecksumError), err  # raised on arrival, not a timeout
         assert bench.device.model.notifications[report][0] == DataSubtype.WIFI_REP << 2 | 1
 
 
@@ -406,15 +425,13 @@ async def test_fault_corrupt_crc(blufi_bench: BenchFactory, profile: str) -> Non
 async def test_fault_corrupt_crc_of_reply(blufi_bench: BenchFactory, profile: str) -> None:
     config = _config(dh_private_bits=256)
     async with blufi_bench(profile=profile, config=config) as bench:
-        client = bench.client(timeout=1.0)
+        client = bench.client(timeout=10.0)
         await client.connect()
         await client.negotiate_security()
         sent = len(bench.device.model.notifications)
         bench.device.model.config.faults.corrupt_crc_notifications = {sent}
-        start = time.monotonic()
         with pytest.raises(BlufiChecksumError):
             await client.get_version()
-        assert time.monotonic() - start < 0.9
         assert not client.is_connected
 
 
@@ -423,9 +440,9 @@ async def test_fault_corrupt_crc_of_reply(blufi_bench: BenchFactory, profile: st
 async def test_fault_disconnect_at_step(blufi_bench: BenchFactory, profile: str, step: int) -> None:
     config = _config(faults=BlufiFaults(disconnect_at_write=step), dh_private_bits=256)
     async with blufi_bench(profile=profile, config=config) as bench:
-        err, elapsed, _ = await _fault_run(bench, timeout=5.0, ack_timeout=5.0)
+        err, _ = await _fault_run(bench, timeout=30.0, ack_timeout=30.0)
         assert isinstance(err, ProvisioningConnectionError), err
-        assert elapsed < 2.0  # promptly, not at the 5 s timeout
+        assert not isinstance(err, TimeoutError)  # the drop ended it, not a timeout
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -446,11 +463,10 @@ async def test_fault_error_code(
     # write 0 is GET_VERSION: the device answers it with the error report instead
     config = _config(faults=BlufiFaults(error_at_write={0: code}))
     async with blufi_bench(profile=profile, config=config) as bench:
-        err, elapsed, _ = await _fault_run(bench)
+        err, _ = await _fault_run(bench)
         assert isinstance(err, error_type), err
         assert isinstance(err, BlufiDeviceError)
         assert err.code == code
-        assert elapsed < 1.0
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -459,16 +475,17 @@ async def test_fault_error_during_negotiation_refuses_credentials(
 ) -> None:
     config = _config(faults=BlufiFaults(error_at_write={1: ErrorCode.DH_PARAM_ERROR}))
     async with blufi_bench(profile=profile, config=config) as bench:
-        err, _, _ = await _fault_run(bench)
+        err, _ = await _fault_run(bench)
         assert isinstance(err, BlufiSecurityError)
-        assert isinstance(err.__cause__, BlufiDeviceSecurityError)
+        # DH_PARAM_ERROR (V1: then the legacy group is tried on a link the fault broke)
+        assert isinstance(err.__cause__, BlufiDeviceError)
         assert "sta_ssid" not in bench.device.model.fields
         assert "sta_passwd" not in bench.device.model.fields
 
 
 async def test_v1_client_against_v2_device_gets_dh_param_error(blufi_bench: BenchFactory) -> None:
     async with blufi_bench(profile="v6.0") as bench:
-        client = bench.client(timeout=1.0)
+        client = bench.client(timeout=10.0)
         await client.connect()
         with pytest.raises(BlufiDeviceSecurityError) as info:
             await client.negotiate_security(BlufiSecurity.V1)  # A is 128 bytes, not 384
@@ -479,33 +496,34 @@ async def test_v1_client_against_v2_device_gets_dh_param_error(blufi_bench: Benc
 async def test_fault_sequence_gap_is_detected(blufi_bench: BenchFactory) -> None:
     # MTU 23: the Wi-Fi list comes in fragments; losing the first one leaves a seq gap
     async with blufi_bench(profile="v5.5", mtu=23) as bench:
-        client = bench.client(timeout=1.0)
+        client = bench.client(timeout=10.0)
         await client.connect()
         await client.get_version()  # notification 0
         await client.negotiate_security()  # notifications 1-11 (128-byte key at MTU 23)
         sent = len(bench.device.model.notifications)
         bench.device.model.config.faults.drop_notifications = {sent}
-        with pytest.raises(BlufiSequenceError):
-            await client.scan_wifi(timeout=1.0)
+        with pytest.raises(BlufiSequenceError):  # the next fragment shows the gap
+            await client.scan_wifi(timeout=10.0)
         assert not client.is_connected
 
 
 async def test_device_silence_times_out_on_every_wait(blufi_bench: BenchFactory) -> None:
     config = _config(faults=BlufiFaults(ignore_writes_from=0))
     async with blufi_bench(profile="v5.5", config=config) as bench:
-        client = bench.client(timeout=0.3, ack_timeout=0.3)
+        client = bench.client(timeout=0.5, ack_timeout=0.5)
         for call in (
             lambda: client.get_version(),
             lambda: client.get_wifi_status(),
             lambda: client.negotiate_security(BlufiSecurity.V1),
-            lambda: client.set_opmode(OpMode.STA),
+            lambda: client.set_opmode(OpMode.STA, ack=True),
             lambda: client.wait_custom_data(0.3),
         ):
             await client.connect()
-            start = time.monotonic()
-            with pytest.raises(BlufiTimeoutError):
-                await call()
-            assert time.monotonic() - start < 1.5
+            # The client's own bound ends each wait (BlufiTimeoutError); the guard only turns
+            # an unbounded wait into a failure instead of a hang (its TimeoutError is not one).
+            async with asyncio.timeout(30):
+                with pytest.raises(BlufiTimeoutError):
+                    await call()
             assert not client.is_connected
 
 
@@ -528,11 +546,12 @@ async def test_leading_zero_secret_interop(blufi_bench: BenchFactory, profile: s
 
     b = 0x1234567 if profile == "v5.5" else 0x7654321
     session_cls = security.V1Session if profile == "v5.5" else security.V2Session
-    a = _leading_zero_client_key(b, session_cls.p, session_cls.key_bytes)
+    group = session_cls.default_group
+    a = _leading_zero_client_key(b, group.p, group.size)
     config = _config(dh_private_key=b)
     async with blufi_bench(profile=profile, config=config) as bench:
-        client = bench.client(timeout=1.0)
-        client._session_factory = lambda _sec: session_cls(a)
+        client = bench.client(timeout=10.0)
+        client.session_factory = lambda group: session_cls(a, group=group)
         async with client:
             assert await client.negotiate_security() is SECURITY[profile]
             assert await client.get_version() == VERSIONS[profile]  # encrypted + CRC: key ok
@@ -549,7 +568,7 @@ async def test_leading_zero_secret_interop(blufi_bench: BenchFactory, profile: s
                 self.key = hashlib.sha256(stripped).digest()
                 return security.V2Cipher(self.key, stripped, "phone")
 
-        client._session_factory = lambda _sec: WrongZeros(a)
+        client.session_factory = lambda group: WrongZeros(a, group=group)
         await client.connect()
         await client.negotiate_security()
         with pytest.raises(BlufiChecksumError):

@@ -1,7 +1,10 @@
 """AsyncBlufiClient against the ESP-IDF example's own behaviours (spec ``field.md`` §7).
 
-Each test states the CORRECT client behaviour. Where today's client gets it wrong, the test is
-``xfail(strict=True)`` with the issue item that fixes it: the fix must turn it green.
+Each test states the CORRECT client behaviour. The first four were ``xfail(strict=True)`` on
+the client before issue 10's fixes (item 1: an empty STA_PASSWD frame for an open network made
+the example refuse the open AP with 211; item 4: the example's cached "connected to the previous
+network" status taken as success; item 9: a 32-byte SSID and a 64-hex-digit PSK, which the
+example refuses, accepted): they pass now.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import pytest
 from bench.emulators.blufi import BlufiDeviceConfig, WifiAp
 from custom_components.ble_provisioning.protocol.blufi import (
     BlufiDeviceError,
-    BlufiDeviceFormatError,
     ErrorCode,
     OpMode,
     ProvisionOutcome,
@@ -31,12 +33,6 @@ def _config(**kwargs: object) -> BlufiDeviceConfig:
     return config
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 10 item 1: the client always sends a STA_PASSWD frame (empty for an open "
-    "network); the example then sets the WPA2-PSK threshold and refuses the open AP (211)",
-)
 @pytest.mark.parametrize("profile", ["v5.5", "v6.0"])
 async def test_open_network_is_joined(blufi_bench: BenchFactory, profile: str) -> None:
     async with blufi_bench(profile=profile, config=_config()) as bench:
@@ -46,13 +42,6 @@ async def test_open_network_is_joined(blufi_bench: BenchFactory, profile: str) -
         assert "sta_passwd" not in bench.device.model.fields
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 10 item 4: the client takes the example's stale 'connected to the previous "
-    "network' status (answered from gl_sta_ssid until the old link's disconnect event) as "
-    "success for the new network",
-)
 async def test_moving_to_another_network_reports_the_new_one(blufi_bench: BenchFactory) -> None:
     # The old association's disconnect event reaches the example 3 s after CONN_TO_AP.
     async with blufi_bench(profile="v5.5", config=_config(leave_delay=3.0)) as bench:
@@ -65,12 +54,6 @@ async def test_moving_to_another_network_reports_the_new_one(blufi_bench: BenchF
         assert result.outcome is ProvisionOutcome.CONNECTED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 10 item 4: re-provisioning the network the device is on, the client accepts "
-    "the stale 'connected' status before the device even tried the new password",
-)
 async def test_wrong_password_for_the_current_network_is_not_success(
     blufi_bench: BenchFactory,
 ) -> None:
@@ -83,13 +66,6 @@ async def test_wrong_password_for_the_current_network_is_not_success(
         assert result.outcome is ProvisionOutcome.WRONG_PASSWORD
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=BlufiDeviceFormatError,
-    reason="issue 10 item 9: the client accepts a 32-byte SSID and a 64-hex-digit password "
-    "that the ESP-IDF example refuses (DATA_FORMAT_ERROR); it must refuse them before "
-    "connecting",
-)
 @pytest.mark.parametrize(
     ("ssid", "password"), [("s" * 32, "password1"), ("HomeNet", "0123456789abcdef" * 4)]
 )

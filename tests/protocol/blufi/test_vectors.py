@@ -24,6 +24,12 @@ from custom_components.ble_provisioning.protocol.blufi import (
     fragment,
 )
 from custom_components.ble_provisioning.protocol.blufi.codec import parse_header
+from custom_components.ble_provisioning.protocol.blufi.dh import (
+    V1_LEGACY_GROUP,
+    V2_GROUP,
+    DhGroup,
+    group_for,
+)
 from custom_components.ble_provisioning.protocol.blufi.models import parse_wifi_list
 from custom_components.ble_provisioning.protocol.blufi.security import strip_leading_zeros
 
@@ -38,10 +44,34 @@ FLAG_LETTERS = {
 }
 
 
+def recorded_group(data: dict[str, Any]) -> DhGroup:
+    """The DH group the recorded client offered: p and g read from its NEG DATA message."""
+    reassembler = Reassembler()
+    for entry in data["wire"]:
+        if entry["dir"] != "W":
+            continue
+        message = reassembler.feed(decode_frame(bytes.fromhex(entry["hex"])))
+        if message is not None and message.subtype == DataSubtype.NEG and message.payload[0] == 1:
+            blob, fields = message.payload[1:], []
+            while blob:
+                size = int.from_bytes(blob[:2], "big")
+                fields.append(int.from_bytes(blob[2 : 2 + size], "big"))
+                blob = blob[2 + size :]
+            return group_for(fields[0], fields[1])
+    raise AssertionError("no NEG DATA in the recording")
+
+
 def _session(variant: str) -> tuple[V1Session | V2Session, dict[str, Any]]:
     data = load_session(variant)
     cls = V1Session if variant == "v1" else V2Session
-    return cls(int(data["client"]["private_key_hex"], 16)), data
+    private = int(data["client"]["private_key_hex"], 16)
+    return cls(private, group=recorded_group(data)), data
+
+
+def test_recorded_groups() -> None:
+    """V1 was recorded with the legacy group (today's client offers RFC 2409 group 2 first)."""
+    assert recorded_group(load_session("v1")) is V1_LEGACY_GROUP
+    assert recorded_group(load_session("v2")) is V2_GROUP
 
 
 @pytest.mark.parametrize("variant", ["v1", "v2"])
@@ -76,8 +106,9 @@ def test_whole_session_wire(variant: str) -> None:
     device_pub = bytes.fromhex(data["derived"]["device_public_key"])
     priv = int(data["client"]["private_key_hex"], 16)
     cls = V1Session if variant == "v1" else V2Session
-    phone = cls(priv).derive(device_pub, "phone")  # phone's view: encrypts W, decrypts N
-    device_view = cls(priv).derive(device_pub, "device")  # decrypts W as the device does
+    group = recorded_group(data)
+    phone = cls(priv, group=group).derive(device_pub, "phone")  # encrypts W, decrypts N
+    device_view = cls(priv, group=group).derive(device_pub, "device")  # decrypts W
     if variant == "v1":
         device_view = phone  # V1: one key, IV per frame, both directions
     negotiated = False
@@ -187,7 +218,8 @@ def test_client_fragmentation_matches_recording(variant: str) -> None:
 def test_leading_zero_cases(variant: str) -> None:
     case = load_leading_zero()[variant]
     cls = V1Session if variant == "v1" else V2Session
-    session = cls(int(case["client_private_key"], 16))
+    group = V1_LEGACY_GROUP if variant == "v1" else V2_GROUP  # the recording's groups
+    session = cls(int(case["client_private_key"], 16), group=group)
     session.derive(bytes.fromhex(case["device_public_key"]))
     assert session.secret_padded is not None
     for behaviour in ("client_strips_zeros", "client_pads_secret"):

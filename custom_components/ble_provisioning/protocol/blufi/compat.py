@@ -1,8 +1,13 @@
 """Seed-compatible synchronous ``BlufiClient`` (someburner/pyBlufi API) over the async client.
 
 A background thread runs an event loop (as pyBlufi does); every method blocks until the async
-client is done. Names, constants and exceptions follow the seed; behaviour is the async
-client's (typed errors, timeouts, V1/V2 chosen from the device version).
+client is done. Names, constants and exceptions follow the seed, and scripts written for
+pyBlufi run unchanged except for the import line; behaviour is the async client's (typed
+errors, timeouts, V1/V2 chosen from the device version, replies awaited). Differences a script
+may notice: requests wait for the device's answer (``getVersion()`` right after
+``requestVersion()`` has the version), SET_OPMODE asks for no ACK (so it also works after
+``stopNotify()``), an empty password sends no password frame (open networks), and every failure
+is one of the seed's exceptions (a scan's ``BleakError`` becomes a ``BluetoothError``).
 
 Example::
 
@@ -28,11 +33,13 @@ from typing import Any, TypeVar
 from bleak import BleakScanner
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.scanner import BaseBleakScanner
+from bleak.exc import BleakError
 
 from ..errors import ProvisioningConnectionError, ProvisioningError, ProvisioningTimeoutError
 from .client import AsyncBlufiClient
 from .const import NOTIFY_CHAR_UUID, NOTIFY_DESC_UUID, SERVICE_UUID, WRITE_CHAR_UUID
 from .errors import BlufiSecurityError, BlufiTimeoutError
+from .models import WifiStatus
 
 _T = TypeVar("_T")
 
@@ -63,6 +70,9 @@ WIFI_REASON_HANDSHAKE_TIMEOUT = 204
 WIFI_REASON_CONNECTION_FAIL = 205
 
 WIFI_SCAN_FAIL = 11
+
+MIN_PACKAGE_LENGTH = 20
+"""pyBlufi's smallest package limit (``setPostPackageLengthLimit``)."""
 
 
 class BluetoothError(ProvisioningError):
@@ -95,6 +105,9 @@ def _translate(err: ProvisioningError) -> ProvisioningError:
 class BlufiClient:
     """Synchronous BluFi client with the seed's API (thin layer over AsyncBlufiClient)."""
 
+    _margin = 5.0
+    """Seconds a blocking call waits beyond three times its own timeout."""
+
     def __init__(
         self,
         blufi_service_uuid: str | None = None,
@@ -115,6 +128,7 @@ class BlufiClient:
         self._scanner_backend = scanner_backend
         self._timeout = timeout
         self._client: AsyncBlufiClient | None = None
+        self._frame_limit: int | None = None
         self.version: str | None = None
         self.wifiState: dict[str, Any] = {"opMode": -1, "staConn": -1, "softAPConn": -1}
         self.ssidList: list[dict[str, Any]] = []
@@ -125,8 +139,11 @@ class BlufiClient:
     # ------------------------------------------------------------------ plumbing
 
     def _run(self, coro: Coroutine[Any, Any, _T], timeout: float | None = None) -> _T:
+        if self._loop.is_closed():
+            coro.close()
+            raise RoleError("client closed")
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        limit = (timeout if timeout is not None else self._timeout) * 3 + 5
+        limit = (timeout if timeout is not None else self._timeout) * 3 + self._margin
         try:
             return future.result(limit)
         except concurrent.futures.TimeoutError as err:
@@ -152,10 +169,17 @@ class BlufiClient:
         return self._run(self._connect_by_name(name, timeout or self._timeout), timeout)
 
     async def _connect_by_name(self, name: str, timeout: float) -> bool:
+        if self._client is not None:
+            # Before scanning: ESP-IDF's example does not advertise while it is connected.
+            await self._client.disconnect()
+            self._client = None
         kwargs: dict[str, Any] = {}
         if self._scanner_backend is not None:
             kwargs["backend"] = self._scanner_backend
-        device = await BleakScanner.find_device_by_name(name, timeout=timeout, **kwargs)
+        try:
+            device = await BleakScanner.find_device_by_name(name, timeout=timeout, **kwargs)
+        except (BleakError, OSError) as err:  # no adapter, adapter busy, D-Bus gone...
+            raise BluetoothError(f"scan for {name!r} failed: {err}") from err
         if device is None:
             return False
         client = AsyncBlufiClient(
@@ -166,11 +190,40 @@ class BlufiClient:
             write_uuid=self.write_char_uuid,
             notify_uuid=self.notif_char_uuid,
         )
+        client.frame_limit = self._frame_limit
         client.register_custom_data_callback(self.onCustomData)
+        client.register_status_callback(self._on_status)
         await client.connect()
         self._client = client
         self.version = None
         return True
+
+    def setPostPackageLengthLimit(self, lengthLimit: int) -> None:  # noqa: N802, N803
+        """Cap every written frame at ``lengthLimit - 4`` bytes (pyBlufi's meaning).
+
+        The cap only lowers the frame size: a frame never exceeds one ATT write, which the
+        client takes from the link (pyBlufi needs this call on Linux, where it cannot see the
+        MTU; here it is optional). ``<= 0`` removes the cap.
+        """
+        if lengthLimit <= 0:
+            self._frame_limit = None
+        else:
+            self._frame_limit = max(lengthLimit - 4, MIN_PACKAGE_LENGTH)
+        if self._client is not None:
+            self._client.frame_limit = self._frame_limit
+
+    def _on_status(self, status: WifiStatus) -> None:
+        """Every Wi-Fi report, asked for or pushed by the device, updates ``getWifiState()``."""
+        self.wifiState = {
+            "opMode": int(status.opmode),
+            "staConn": int(status.sta_state),
+            "softAPConn": status.softap_conn_count,
+            "ssid": status.ssid,
+            "bssid": status.bssid,
+            "maxReconnects": status.max_reconnects,
+            "endReason": None if status.end_reason is None else int(status.end_reason),
+            "rssi": status.rssi,
+        }
 
     def disconnect(self) -> None:
         """Close the BLE link."""
@@ -178,13 +231,18 @@ class BlufiClient:
             self._run(self._client.disconnect())
 
     def close(self) -> None:
-        """Disconnect and stop the background loop."""
+        """Disconnect, stop the background loop and its executor threads (DH work)."""
         if self._loop.is_closed():
             return
         if self._thread.is_alive():
             try:
                 self.disconnect()
             finally:
+                # Wait for the executor threads: loop.close() alone does not, and a thread
+                # still alive after close() outlives the caller's check (pytest-homeassistant's
+                # thread check failed for this reason).
+                with contextlib.suppress(Exception):
+                    self._run(self._loop.shutdown_default_executor())
                 self._loop.call_soon_threadsafe(self._loop.stop)
                 self._thread.join(5)
         self._loop.close()
@@ -224,19 +282,9 @@ class BlufiClient:
         return self.version
 
     def requestDeviceStatus(self) -> None:  # noqa: N802
-        """Ask for the Wi-Fi state (see :meth:`getWifiState`)."""
+        """Ask for the Wi-Fi state (see :meth:`getWifiState`; pushed reports update it too)."""
         client = self._require()
-        status = self._run(client.get_wifi_status())
-        self.wifiState = {
-            "opMode": int(status.opmode),
-            "staConn": int(status.sta_state),
-            "softAPConn": status.softap_conn_count,
-            "ssid": status.ssid,
-            "bssid": status.bssid,
-            "maxReconnects": status.max_reconnects,
-            "endReason": None if status.end_reason is None else int(status.end_reason),
-            "rssi": status.rssi,
-        }
+        self._on_status(self._run(client.get_wifi_status()))
 
     def getWifiState(self) -> dict[str, Any]:  # noqa: N802
         """Return the cached state: ``opMode``, ``staConn``, ``softAPConn`` (+ TLV fields)."""
@@ -253,12 +301,12 @@ class BlufiClient:
         return self.ssidList
 
     def postDeviceMode(self, opMode: int) -> None:  # noqa: N802, N803
-        """Set the Wi-Fi mode (waits for the device's ACK)."""
+        """Set the Wi-Fi mode (the write is acknowledged by the link; no BluFi ACK asked)."""
         client = self._require()
         self._run(client.set_opmode(opMode))
 
     def postStaWifiInfo(self, params: dict[str, Any]) -> None:  # noqa: N802
-        """Send ``{"ssid": ..., "pass": ...}`` then CONN_TO_AP."""
+        """Send ``{"ssid": ..., "pass": ...}`` then CONN_TO_AP (no password: open network)."""
         client = self._require()
         self._run(client.set_sta_config(params["ssid"], params.get("pass"), params.get("bssid")))
         self._run(client.connect_ap())
@@ -281,6 +329,7 @@ __all__ = [
     "BLUFI_NOTIF_DESC_UUID",
     "BLUFI_SERVICE_UUID",
     "BLUFI_WRITE_CHAR_UUID",
+    "MIN_PACKAGE_LENGTH",
     "OP_MODE_NULL",
     "OP_MODE_SOFTAP",
     "OP_MODE_STA",

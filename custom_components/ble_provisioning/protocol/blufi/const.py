@@ -21,7 +21,9 @@ ATT_OVERHEAD: Final = 3
 DEFAULT_MTU: Final = 23
 MIN_MTU: Final = 23
 MAX_SSID_LEN: Final = 32
+"""Longest SSID (802.11); a longer one in a device's report or Wi-Fi list is malformed."""
 MAX_PASSWORD_LEN: Final = 64
+"""Longest password a device's report can carry (ESP-IDF's buffer)."""
 
 
 class FrameType(IntEnum):
@@ -275,12 +277,26 @@ AP_NOT_FOUND_REASONS: Final = frozenset(
     }
 )
 
-#: Security V1 DH prime (1024 bit, g = 2), sent by every official client (§2.3).
+#: Security V1 legacy DH prime (1024 bit, g = 2), sent by every official client (§2.3). Not a
+#: safe prime: p - 1 = 2 * 2796436733 * (a 992-bit composite), so it has small subgroups.
 V1_DH_P: Final = int(
     "cf5cf5c38419a724957ff5dd323b9c45c3cdd261eb740f69aa94b8bb1a5c9640"
     "9153bd76b24222d03274e4725a5406092e9e82e9135c643cae98132b0d95f7d6"
     "5347c68afc1e677da90e51bbab5f5cf429c291b4ba39c6b2dc5e8c7231e46aa7"
     "728e87664532cdf547be20c9a3fa8342be6e34371a27c06f7dc0edddd2f86373",
+    16,
+)
+V1_LEGACY_DH_P: Final = V1_DH_P
+#: The known small prime factors of ``V1_DH_P - 1`` (trial division to 2 000 000, Pollard rho and
+#: p - 1 found no others): an element whose order divides their product has a small order.
+V1_LEGACY_SMALL_FACTORS: Final = (2, 2796436733)
+#: Security V1 default group: RFC 2409 group 2 (the 1024-bit Oakley MODP safe prime, g = 2).
+#: ESP-IDF's example reads p from the client and checks only its length (128 bytes).
+V1_SAFE_DH_P: Final = int(
+    "ffffffffffffffffc90fdaa22168c234c4c6628b80dc1cd129024e088a67cc74"
+    "020bbea63b139b22514a08798e3404ddef9519b3cd3a431b302b0a6df25f1437"
+    "4fe1356d6d51c245e485b576625e7ec6f44c42e9a637ed6b0bff5cb6f406b7ed"
+    "ee386bfb5a899fa5ae9f24117c4b1fe649286651ece65381ffffffffffffffff",
     16,
 )
 DH_G: Final = 2

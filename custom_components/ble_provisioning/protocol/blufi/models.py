@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from ..models import ProvisionOutcome
 from .const import (
     AP_NOT_FOUND_REASONS,
+    MAX_PASSWORD_LEN,
+    MAX_SSID_LEN,
     WRONG_PASSWORD_REASONS,
     DataSubtype,
     OpMode,
@@ -19,6 +21,10 @@ from .errors import BlufiFrameError
 
 #: RSSI placeholder the ESP-IDF example sends when it has none (-128).
 NO_RSSI = -128
+#: Unknown report TLVs kept (the rest are ignored).
+MAX_UNKNOWN_TLVS = 16
+#: Networks kept from one Wi-Fi list (the rest are ignored).
+MAX_NETWORKS = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,16 @@ class BlufiVersion:
         if len(payload) != 2:
             raise BlufiFrameError(f"version payload must be 2 bytes, got {len(payload)}")
         return cls(payload[0], payload[1])
+
+    @classmethod
+    def from_text(cls, text: str) -> BlufiVersion | None:
+        """Parse ``"major.minor"`` (as :meth:`__str__` writes it); None if it is not one."""
+        major, dot, minor = text.strip().partition(".")
+        if not dot or not major.isdigit() or not minor.isdigit():
+            return None
+        if int(major) > 0xFF or int(minor) > 0xFF:
+            return None
+        return cls(int(major), int(minor))
 
 
 def _enum_or_int[E: (OpMode, StaConnState, SoftApAuthMode)](
@@ -128,6 +144,12 @@ def _one_byte(tlv_type: int, value: bytes) -> int:
     return value[0]
 
 
+def _bounded(tlv_type: int, value: bytes, limit: int) -> bytes:
+    if len(value) > limit:
+        raise BlufiFrameError(f"TLV 0x{tlv_type:02x} longer than {limit} bytes: {len(value)}")
+    return bytes(value)
+
+
 def _parse_tlv(
     tlv_type: int, value: bytes, values: dict[str, object], unknown: list[tuple[int, bytes]]
 ) -> None:
@@ -137,13 +159,13 @@ def _parse_tlv(
                 raise BlufiFrameError(f"BSSID TLV must be 6 bytes, got {len(value)}")
             values["bssid"] = format_bssid(value)
         case DataSubtype.STA_SSID:
-            values["ssid_raw"] = bytes(value)
+            values["ssid_raw"] = _bounded(tlv_type, value, MAX_SSID_LEN)
         case DataSubtype.STA_PASSWD:
-            values["password"] = bytes(value)
+            values["password"] = _bounded(tlv_type, value, MAX_PASSWORD_LEN)
         case DataSubtype.SOFTAP_SSID:
-            values["softap_ssid_raw"] = bytes(value)
+            values["softap_ssid_raw"] = _bounded(tlv_type, value, MAX_SSID_LEN)
         case DataSubtype.SOFTAP_PASSWD:
-            values["softap_password"] = bytes(value)
+            values["softap_password"] = _bounded(tlv_type, value, MAX_PASSWORD_LEN)
         case DataSubtype.SOFTAP_AUTH_MODE:
             values["softap_auth_mode"] = _enum_or_int(SoftApAuthMode, _one_byte(tlv_type, value))
         case DataSubtype.SOFTAP_MAX_CONN_NUM:
@@ -157,53 +179,8 @@ def _parse_tlv(
         case DataSubtype.STA_CONN_RSSI:
             raw = _one_byte(tlv_type, value)
             values["rssi"] = raw - 256 if raw >= 128 else raw
-        case _:
+        case _ if len(unknown) < MAX_UNKNOWN_TLVS:
             unknown.append((tlv_type, bytes(value)))
-
-
-def encode_wifi_status(status: WifiStatus) -> bytes:
-    """Encode a report in the device's TLV emission order (used by the emulator)."""
-    out = bytearray((int(status.opmode), int(status.sta_state), status.softap_conn_count))
-
-    def tlv(kind: int, value: bytes) -> None:
-        out.extend((kind, len(value)))
-        out.extend(value)
-
-    if status.bssid is not None:
-        tlv(DataSubtype.STA_BSSID, parse_bssid(status.bssid))
-    if status.ssid_raw is not None:
-        tlv(DataSubtype.STA_SSID, status.ssid_raw)
-    if status.password is not None:
-        tlv(DataSubtype.STA_PASSWD, status.password)
-    if status.softap_ssid_raw is not None:
-        tlv(DataSubtype.SOFTAP_SSID, status.softap_ssid_raw)
-    if status.softap_password is not None:
-        tlv(DataSubtype.SOFTAP_PASSWD, status.softap_password)
-    if status.softap_auth_mode is not None:
-        tlv(DataSubtype.SOFTAP_AUTH_MODE, bytes((int(status.softap_auth_mode),)))
-    if status.softap_max_conn is not None:
-        tlv(DataSubtype.SOFTAP_MAX_CONN_NUM, bytes((status.softap_max_conn,)))
-    if status.softap_channel is not None:
-        tlv(DataSubtype.SOFTAP_CHANNEL, bytes((status.softap_channel,)))
-    if status.max_reconnects is not None:
-        tlv(DataSubtype.STA_MAX_CONN_RETRY, bytes((status.max_reconnects,)))
-    if status.end_reason is not None:
-        tlv(DataSubtype.STA_CONN_END_REASON, bytes((int(status.end_reason) & 0xFF,)))
-    if status.rssi is not None:
-        tlv(DataSubtype.STA_CONN_RSSI, bytes((status.rssi & 0xFF,)))
-    return bytes(out)
-
-
-def parse_bssid(value: str | bytes) -> bytes:
-    """Accept 6 raw bytes or ``aa:bb:cc:dd:ee:ff`` / ``aa-bb-…`` / ``aabbccddeeff``."""
-    if isinstance(value, bytes | bytearray):
-        if len(value) != 6:
-            raise ValueError("BSSID must be 6 bytes")
-        return bytes(value)
-    text = value.replace(":", "").replace("-", "")
-    if len(text) != 12:
-        raise ValueError("BSSID must be 6 bytes")
-    return bytes.fromhex(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,30 +197,26 @@ class WifiNetwork:
 
 
 def parse_wifi_list(payload: bytes) -> list[WifiNetwork]:
-    """Parse ``([L][rssi:int8][ssid: L-1])*`` (§4.2)."""
+    """Parse ``([L][rssi:int8][ssid: L-1])*`` (§4.2): SSIDs > 32 bytes are malformed.
+
+    At most :data:`MAX_NETWORKS` networks are returned (the rest of the list is checked).
+    """
     networks: list[WifiNetwork] = []
     pos = 0
     while pos < len(payload):
         length = payload[pos]
         if length < 1:
             raise BlufiFrameError("Wi-Fi list record with zero length")
+        if length - 1 > MAX_SSID_LEN:
+            raise BlufiFrameError(f"Wi-Fi list SSID longer than {MAX_SSID_LEN} bytes")
         if pos + 1 + length > len(payload):
             raise BlufiFrameError("truncated Wi-Fi list record")
         raw_rssi = payload[pos + 1]
         ssid = bytes(payload[pos + 2 : pos + 1 + length])
-        networks.append(WifiNetwork(ssid, raw_rssi - 256 if raw_rssi >= 128 else raw_rssi))
+        if len(networks) < MAX_NETWORKS:
+            networks.append(WifiNetwork(ssid, raw_rssi - 256 if raw_rssi >= 128 else raw_rssi))
         pos += 1 + length
     return networks
-
-
-def encode_wifi_list(networks: list[WifiNetwork] | list[tuple[bytes, int]]) -> bytes:
-    """Encode a Wi-Fi list (used by the emulator)."""
-    out = bytearray()
-    for item in networks:
-        ssid, rssi = (item.ssid_raw, item.rssi) if isinstance(item, WifiNetwork) else item
-        out.extend((len(ssid) + 1, rssi & 0xFF))
-        out.extend(ssid)
-    return bytes(out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,26 +1,35 @@
-"""BluFi session security V1 and V2 (spec §2.2-§2.4).
+"""BluFi session security V1 and V2 (spec §2.2-§2.4): sessions, key derivation, ciphers.
 
-V1: DH over the phone-chosen 1024-bit group, key = MD5(secret with leading zeros stripped),
-AES-128-CFB128 restarted on every frame with IV ``[seq, 0 x 15]``.
+V1: DH over a client-chosen 1024-bit group (:data:`~.dh.V1_SAFE_GROUP` by default, the legacy
+Espressif group as a fallback), key = MD5(secret with leading zeros stripped), AES-128-CFB128
+restarted on every frame with IV ``[seq, 0 x 15]``.
 V2: DH over ffdhe3072, key = SHA-256(secret zero-padded to 384 bytes), AES-256-CTR with one
 continuous keystream per direction, counter blocks
 ``SHA-256("blufi_enc"/"blufi_dec" ‖ secret)[:16]``.
 
-Modular exponentiation uses ``pow()`` (cryptography ≥ 45 refuses the V1 group); callers run
-:func:`V1Session.create`, :meth:`BlufiSession.derive` and friends in an executor.
+The DH work (:mod:`.dh`) is CPU-bound: callers create sessions and call
+:meth:`BlufiSession.derive` in an executor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 import hashlib
-import secrets
-import time
 from typing import Literal, cast
 
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
-from .const import DH_G, V1_DH_P, V1_KEY_BYTES, V2_DH_P, V2_KEY_BYTES, BlufiSecurity, NegType
+from .const import BlufiSecurity, NegType
+from .dh import (
+    V1_LEGACY_GROUP,
+    V1_SAFE_GROUP,
+    V2_GROUP,
+    DhGroup,
+    KeyPair,
+    check_peer_key,
+    generate_key_pair,
+    modexp,
+)
 from .errors import BlufiSecurityError
 
 # A plain import statement, not importlib.import_module(): Home Assistant reports
@@ -36,31 +45,23 @@ _CFB = cast("Callable[[bytes], modes.ModeWithInitializationVector]", _cfb_modes.
 
 Role = Literal["phone", "device"]
 
-#: Private exponent sizes used when none is given (V2: RFC 7919 §5.2 asks >= 275 bits).
-V1_PRIVATE_BITS = 1024
-V2_PRIVATE_BITS = 512
-
-
-#: Exponent bits per ``pow()`` call in :func:`modexp`. CPython's big-int ``pow()`` holds the
-#: GIL for the whole call, so a 3072-bit exponentiation in an executor thread would still
-#: freeze the event loop for ~100 ms; in 32-bit steps the GIL is handed over between calls.
-MODEXP_CHUNK_BITS = 32
-
-
-def modexp(base: int, exponent: int, modulus: int, chunk_bits: int = MODEXP_CHUNK_BITS) -> int:
-    """``pow(base, exponent, modulus)`` in small steps (left to right, ``chunk_bits`` at a time)."""
-    if exponent < 0:
-        raise BlufiSecurityError("negative exponent")
-    mask = (1 << chunk_bits) - 1
-    shift = ((exponent.bit_length() + chunk_bits - 1) // chunk_bits) * chunk_bits
-    step = 1 << chunk_bits
-    result = 1
-    while shift > 0:
-        shift -= chunk_bits
-        result = pow(result, step, modulus) * pow(base, (exponent >> shift) & mask, modulus)
-        result %= modulus
-        time.sleep(0)  # hand the GIL to the event-loop thread if it is waiting
-    return result % modulus
+__all__ = [
+    "V1_LEGACY_GROUP",
+    "V1_SAFE_GROUP",
+    "V2_GROUP",
+    "BlufiSession",
+    "V1Cipher",
+    "V1Session",
+    "V2Cipher",
+    "V2Session",
+    "int_to_bytes",
+    "modexp",
+    "session_for",
+    "strip_leading_zeros",
+    "v1_key",
+    "v2_ivs",
+    "v2_key",
+]
 
 
 def int_to_bytes(value: int, length: int) -> bytes:
@@ -71,12 +72,6 @@ def int_to_bytes(value: int, length: int) -> bytes:
 def strip_leading_zeros(data: bytes) -> bytes:
     """Remove leading zero bytes (what ``mbedtls_dhm_calc_secret`` returns in V1)."""
     return data.lstrip(b"\x00")
-
-
-def check_public_key(value: int, p: int) -> None:
-    """Reject degenerate DH public values (must satisfy 1 < y < p - 1)."""
-    if not 1 < value < p - 1:
-        raise BlufiSecurityError("invalid DH public key from peer")
 
 
 def v1_key(secret_stripped: bytes) -> bytes:
@@ -154,35 +149,52 @@ class V2Cipher:
 
 
 class BlufiSession:
-    """One side's DH key pair and, after :meth:`derive`, the session cipher."""
+    """The client's side of one negotiation: its key pair and, after :meth:`derive`, the key."""
 
-    security: BlufiSecurity
-    p: int
-    key_bytes: int
-    default_bits: int
+    default_group: DhGroup
 
-    def __init__(self, private_key: int | None = None, *, bits: int | None = None) -> None:
-        """Create a key pair (``pow()`` — call from an executor for V2)."""
-        if private_key is None:
-            nbits = bits or self.default_bits
-            private_key = 0
-            while not 1 < private_key < self.p - 1:
-                private_key = secrets.randbits(nbits)
-        elif not 1 < private_key < self.p - 1:
-            raise BlufiSecurityError("DH private key out of range")
-        self._private = private_key
-        self.public_key = int_to_bytes(modexp(DH_G, private_key, self.p), self.key_bytes)
+    def __init__(
+        self,
+        private_key: int | None = None,
+        *,
+        bits: int | None = None,
+        group: DhGroup | None = None,
+    ) -> None:
+        """Create a key pair in ``group`` (default: the class's); CPU work, use an executor.
+
+        ``private_key`` (known-answer tests) and ``bits`` force the ``pow()`` implementation.
+        """
+        self.group = group or self.default_group
+        if self.group.security != self.default_group.security:
+            raise BlufiSecurityError(f"{self.group.name} is not a {type(self).__name__} group")
+        self._pair: KeyPair = generate_key_pair(self.group, private_key, bits=bits)
+        self.public_key = int_to_bytes(self._pair.public, self.group.size)
         self.secret_padded: bytes | None = None
         self.key: bytes | None = None
 
     def __repr__(self) -> str:
         """Never show key material."""
-        return f"{type(self).__name__}(derived={self.key is not None})"
+        return f"{type(self).__name__}({self.group.name}, derived={self.key is not None})"
+
+    @property
+    def security(self) -> BlufiSecurity:
+        """V1 or V2."""
+        return self.group.security
+
+    @property
+    def p(self) -> int:
+        """The group's prime."""
+        return self.group.p
+
+    @property
+    def key_bytes(self) -> int:
+        """Size of p, of the public values and of the padded secret."""
+        return self.group.size
 
     def param_blob(self) -> bytes:
         """``len(p) ‖ p ‖ len(g) ‖ g ‖ len(A) ‖ A`` with big-endian 16-bit lengths."""
-        p = int_to_bytes(self.p, self.key_bytes)
-        g = bytes((DH_G,))
+        p = int_to_bytes(self.group.p, self.group.size)
+        g = bytes((self.group.g,))
         return b"".join(len(x).to_bytes(2, "big") + x for x in (p, g, self.public_key))
 
     def neg_packets(self) -> tuple[bytes, bytes]:
@@ -194,12 +206,12 @@ class BlufiSession:
         )
 
     def shared_secret(self, peer_public: bytes) -> bytes:
-        """Shared secret, big-endian and zero-padded to the group size."""
-        if not peer_public or len(peer_public) > self.key_bytes:
+        """Check the peer's public key (:func:`~.dh.check_peer_key`); the padded secret."""
+        if not peer_public or len(peer_public) > self.group.size:
             raise BlufiSecurityError(f"peer public key has bad length {len(peer_public)}")
         y = int.from_bytes(peer_public, "big")
-        check_public_key(y, self.p)
-        return int_to_bytes(modexp(y, self._private, self.p), self.key_bytes)
+        check_peer_key(y, self.group, self._pair.public)
+        return self._pair.secret(y)
 
     def derive(self, peer_public: bytes, role: Role = "phone") -> V1Cipher | V2Cipher:
         """Derive the session key from the peer's public key and return the cipher."""
@@ -209,10 +221,7 @@ class BlufiSession:
 class V1Session(BlufiSession):
     """Security V1 (BluFi ≤ 1.3)."""
 
-    security = BlufiSecurity.V1
-    p = V1_DH_P
-    key_bytes = V1_KEY_BYTES
-    default_bits = V1_PRIVATE_BITS
+    default_group = V1_SAFE_GROUP
 
     def derive(self, peer_public: bytes, role: Role = "phone") -> V1Cipher:
         """Key = MD5(secret with leading zeros stripped); AES-128-CFB per frame."""
@@ -224,10 +233,7 @@ class V1Session(BlufiSession):
 class V2Session(BlufiSession):
     """Security V2 (BluFi 1.4)."""
 
-    security = BlufiSecurity.V2
-    p = V2_DH_P
-    key_bytes = V2_KEY_BYTES
-    default_bits = V2_PRIVATE_BITS
+    default_group = V2_GROUP
 
     def derive(self, peer_public: bytes, role: Role = "phone") -> V2Cipher:
         """Key = SHA-256(secret zero-padded to 384 B); AES-256-CTR streams."""
@@ -236,10 +242,7 @@ class V2Session(BlufiSession):
         return V2Cipher(self.key, self.secret_padded, role)
 
 
-def session_for(security: BlufiSecurity, private_key: int | None = None) -> BlufiSession:
-    """Create the session object for ``security`` (V1 or V2)."""
-    if security == BlufiSecurity.V1:
-        return V1Session(private_key)
-    if security == BlufiSecurity.V2:
-        return V2Session(private_key)
-    raise BlufiSecurityError("no session for security NONE")
+def session_for(group: DhGroup, private_key: int | None = None) -> BlufiSession:
+    """Create the client's session object for ``group`` (CPU work: call from an executor)."""
+    cls = V1Session if group.security == BlufiSecurity.V1 else V2Session
+    return cls(private_key, group=group)
