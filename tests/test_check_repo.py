@@ -159,14 +159,19 @@ def test_scale_lists_the_current_rules() -> None:
 
 
 def test_scale_that_does_not_parse_fails(repo: Path) -> None:
-    """Today's bug: an unquoted ': ' inside a plain comment (line 6)."""
-    text = _scale(repo).read_text()
-    broken = text.replace('comment: "Status is read', "comment: Status is read", 1)
-    broken = broken.replace('idle delay."', "idle delay.", 1)
-    assert broken != text
-    _scale(repo).write_text(broken)
+    """The bug it was written for: an unquoted ': ' inside a plain comment."""
+    lines = _scale(repo).read_text().splitlines(keepends=True)
+    # The first quoted comment with ": " inside: unquoted it no longer parses.
+    index = next(
+        i
+        for i, line in enumerate(lines)
+        if line.lstrip().startswith('comment: "') and ": " in line.split('comment: "', 1)[1]
+    )
+    lines[index] = lines[index].replace('comment: "', "comment: ", 1).replace('"\n', "\n")
+    _scale(repo).write_text("".join(lines))
     problems = Checker(repo).run()
-    assert any("quality_scale.yaml: invalid YAML" in p and "line 6" in p for p in problems)
+    line = f"line {index + 1}"
+    assert any("quality_scale.yaml: invalid YAML" in p and line in p for p in problems), problems
 
 
 def test_scale_duplicate_rule_fails(repo: Path) -> None:

@@ -48,6 +48,7 @@ from custom_components.ble_provisioning.protocol.blufi import (
     ControlSubtype,
     ProvisionOutcome,
 )
+from custom_components.ble_provisioning.protocol.blufi.dh import DhGroup
 from custom_components.ble_provisioning.protocol.blufi.security import (
     BlufiSession,
     V1Session,
@@ -201,8 +202,9 @@ async def soak_figures(security: str, count: int) -> dict[str, Figure]:
     profile, sec = PROFILES[security]
     sessions: list[BlufiSession] = []
 
-    def factory(chosen: BlufiSecurity) -> BlufiSession:
-        session = (V1Session if chosen is BlufiSecurity.V1 else V2Session)(bits=256)
+    def factory(group: DhGroup) -> BlufiSession:
+        cls = V1Session if group.security is BlufiSecurity.V1 else V2Session
+        session = cls(bits=256, group=group)
         sessions.append(session)
         return session
 
@@ -210,7 +212,7 @@ async def soak_figures(security: str, count: int) -> dict[str, Figure]:
     config = BlufiDeviceConfig(networks=_networks(), seed=13, dh_private_bits=256)
     async with _device(profile, config) as (radio, device, found):
         client = AsyncBlufiClient(found, backend=radio.client_backend, timeout=30.0)
-        client._session_factory = factory
+        client.session_factory = factory
         failures = 0
         start = time.perf_counter()
         async with client:
