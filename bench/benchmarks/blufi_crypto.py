@@ -29,13 +29,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
-import contextlib
 import json
 from pathlib import Path
 import statistics
 import threading
 import time
-from typing import Any, Self
+from typing import Any
 
 from bleak import BleakScanner
 
@@ -56,36 +55,7 @@ from custom_components.ble_provisioning.protocol.blufi.dh import (
 )
 from custom_components.ble_provisioning.protocol.blufi.security import session_for
 
-TICK = 0.001
-
-
-class StallMeter:
-    """A 1 ms ticker on the running loop; ``worst`` is its longest lateness, in seconds."""
-
-    def __init__(self) -> None:
-        """Not started."""
-        self.worst = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    async def _tick(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            start = loop.time()
-            await asyncio.sleep(TICK)
-            self.worst = max(self.worst, loop.time() - start - TICK)
-
-    async def __aenter__(self) -> Self:
-        """Start ticking."""
-        self._task = asyncio.get_running_loop().create_task(self._tick())
-        await asyncio.sleep(0)
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        """Stop ticking."""
-        assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+from .harness import StallMeter
 
 
 def _ms(seconds: float) -> float:

@@ -18,6 +18,7 @@ from custom_components.ble_provisioning.protocol.errors import (
     ProvisioningTimeoutError,
 )
 from custom_components.ble_provisioning.protocol.gatt import DEFAULT_MTU, GattLink
+from custom_components.ble_provisioning.protocol.slots import AdapterSlots
 
 ADDRESS = "AA:BB:CC:DD:EE:21"
 
@@ -163,3 +164,31 @@ async def test_unreachable_device_is_a_connection_error(radio: Radio) -> None:
     with pytest.raises((ProvisioningConnectionError, ProvisioningTimeoutError)):
         await link.connect()
     assert not link.is_connected
+
+
+async def test_disconnect_cancelled_midway_gives_the_slot_back(radio: Radio) -> None:
+    """A run closed while a link is disconnecting: the slot is free for the next device."""
+    slots = AdapterSlots(1)
+    device = await _device(radio, Generic(address=ADDRESS))
+    link = _link(radio, device, slots=slots)
+    await link.connect()
+    client = link._client
+    assert client is not None
+    entered = asyncio.Event()
+    real_disconnect = client.disconnect
+
+    async def slow_disconnect() -> bool:
+        entered.set()
+        await asyncio.Event().wait()  # the stack never answers before the caller gives up
+        return await real_disconnect()
+
+    client.disconnect = slow_disconnect  # type: ignore[method-assign]
+    task = asyncio.create_task(link.disconnect())
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The only slot of the adapter is free again: taking it does not wait.
+    lease = await slots.acquire(device, 30.0)
+    lease.release()
+    await real_disconnect()

@@ -256,12 +256,16 @@ class GattLink:
             self._release_lease()
             return
         self._closing = True
-        with contextlib.suppress(*_TRANSPORT_ERRORS, TimeoutError):
-            async with asyncio.timeout(self._timeout):
-                await client.disconnect()
-        self._release_lease()
-        if self._lost is not None and not self._lost.done():
-            self._lost.set_result(None)
+        try:
+            with contextlib.suppress(*_TRANSPORT_ERRORS, TimeoutError):
+                async with asyncio.timeout(self._timeout):
+                    await client.disconnect()
+        finally:
+            # Also when the caller is cancelled mid-disconnect (a run being closed): the slot
+            # must not stay counted for a link nobody holds any more.
+            self._release_lease()
+            if self._lost is not None and not self._lost.done():
+                self._lost.set_result(None)
         _LOGGER.debug("%s: disconnected", self.name)
 
     def _char(self, uuid: str) -> BleakGATTCharacteristic:
