@@ -42,8 +42,8 @@ from .const import (
 from .coordinator import flow_scan_data
 from .device import async_forget_discovery, flow_errors
 from .device_data import accepted_hostname, accepted_ssid, accepted_version
-from .flow_batch import BatchSteps
 from .flow_device import FlowDevice
+from .flow_fleet import FleetSteps
 from .options_flow import BleProvisioningOptionsFlow
 from .protocol.device import ProvisioningDevice
 from .protocol.device_blufi import security_for_version
@@ -82,7 +82,7 @@ def _outcome_error(outcome: ProvisionOutcome) -> str:
     return "provision_timeout" if outcome is ProvisionOutcome.TIMEOUT else outcome.value
 
 
-class BleProvisioningConfigFlow(BatchSteps, domain=DOMAIN):
+class BleProvisioningConfigFlow(FleetSteps, domain=DOMAIN):
     """Discover a device, identify it, put it on a Wi-Fi network and create its entry."""
 
     VERSION = 1
@@ -204,10 +204,15 @@ class BleProvisioningConfigFlow(BatchSteps, domain=DOMAIN):
         )
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Offer one device or several at once (see :mod:`.flow_batch`)."""
-        if not discovered(self.hass, self._unconfigured_exclude()):
+        """Offer one device, several at once (``flow_batch``), a fleet move (``flow_fleet``)."""
+        options = []
+        if discovered(self.hass, self._unconfigured_exclude()):
+            options += ["pick_device", "batch"]
+        if self._loaded_entries():
+            options.append("fleet")
+        if not options:
             return self.async_abort(reason="no_devices_found")
-        return self.async_show_menu(step_id="user", menu_options=["pick_device", "batch"])
+        return self.async_show_menu(step_id="user", menu_options=options)
 
     async def async_step_pick_device(
         self, user_input: dict[str, Any] | None = None

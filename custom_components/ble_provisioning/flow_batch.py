@@ -325,6 +325,9 @@ class BatchSteps(ConfigFlow):
         """Re-run the progress step: its new placeholders reach the frontend."""
 
         async def _refresh() -> None:
+            task = self.async_get_progress_task()
+            if task is None or task.done():
+                return  # Home Assistant moves the flow on itself once the task is done
             with suppress(UnknownFlow):
                 await self.hass.config_entries.flow.async_configure(self.flow_id)
 

@@ -45,7 +45,7 @@ async def test_batch_flow(hass: HomeAssistant, bench: Bench, virtual_proxy: Virt
 
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["pick_device", "batch"]
+    assert result["menu_options"] == ["pick_device", "batch", "fleet"]  # one entry is loaded
     flow_id = result["flow_id"]
     result = await hass.config_entries.flow.async_configure(flow_id, {"next_step_id": "batch"})
     assert result["step_id"] == "batch"

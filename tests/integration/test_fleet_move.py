@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 
@@ -24,7 +26,7 @@ from .batch_bench import (
     configure,
     watch_slots,
 )
-from .conftest import Bench, wait_for
+from .conftest import PASSWORD, Bench, wait_for
 
 KINDS = MIXED
 
@@ -163,5 +165,75 @@ async def test_move_fleet_validation(
         await _move(hass, _data(devices, allow_cleartext=False))
     assert err.value.translation_key == "cleartext_not_allowed"
     assert all(device.sta_ssid != NEW_SSID.encode() for device in (devices[0], devices[2]))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert_released(hass, virtual_proxy)
+
+
+@pytest.mark.proxy_slots(2)
+async def test_fleet_flow(hass: HomeAssistant, bench: Bench, virtual_proxy: VirtualProxy) -> None:
+    """The user step's fleet choice: canary, waves, the report at the end; a canary failure."""
+    devices = await add_fleet(bench, ["blufi-v2", "bluenet", "blufi-v1", "blufi-v2"], wrong={3})
+    await configure(hass, devices)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["menu_options"] == ["fleet"]  # nothing unconfigured in range
+    flow_id = result["flow_id"]
+    result = await hass.config_entries.flow.async_configure(flow_id, {"next_step_id": "fleet"})
+    assert result["step_id"] == "fleet"
+    data = {
+        "devices": [device.address for device in devices[:3]],
+        "canary": devices[1].address,
+        "ssid": NEW_SSID,
+        "password": NEW_PASSWORD,
+        "allow_cleartext": False,
+        "wave_size": 2,
+    }
+    result = await hass.config_entries.flow.async_configure(flow_id, data)
+    assert result["errors"] == {"allow_cleartext": "cleartext_not_allowed"}  # a Bluenet device
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, data | {"canary": devices[3].address, "allow_cleartext": True}
+    )
+    assert result["errors"] == {"canary": "invalid_canary"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, data | {"allow_cleartext": True}
+    )
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["progress_action"] == "fleet_moving"
+    assert all(_paused(hass, device) for device in devices[:3])
+    await hass.async_block_till_done()
+    result = await hass.config_entries.flow.async_configure(flow_id)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "fleet_moved"
+    placeholders = result["description_placeholders"]
+    assert (placeholders["moved"], placeholders["failed"], placeholders["total"]) == ("3", "0", "3")
+    assert f"({devices[1].address}): connected" in placeholders["results"].splitlines()[0]
+    for device in devices[:3]:
+        assert _last_ssid(hass, device) == NEW_SSID
+        assert not _paused(hass, device)
+    assert _last_ssid(hass, devices[3]) == "HomeNet"  # not chosen
+
+    # The canary cannot join: the report says who is where.
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    flow_id = result["flow_id"]
+    await hass.config_entries.flow.async_configure(flow_id, {"next_step_id": "fleet"})
+    data = {
+        "devices": [devices[0].address, devices[3].address, devices[2].address],
+        "canary": devices[3].address,
+        "ssid": "HomeNet",
+        "password": PASSWORD,
+        "wave_size": 5,
+    }
+    result = await hass.config_entries.flow.async_configure(flow_id, data)
+    await hass.async_block_till_done()
+    result = await hass.config_entries.flow.async_configure(flow_id)
+    assert result["reason"] == "fleet_stopped"
+    placeholders = result["description_placeholders"]
+    assert (placeholders["moved"], placeholders["failed"], placeholders["untouched"]) == (
+        "0",
+        "1",
+        "2",
+    )
+    assert "wrong_password" in placeholders["results"]
+    assert _last_ssid(hass, devices[0]) == NEW_SSID  # untouched: still on the network it had
     await hass.async_block_till_done(wait_background_tasks=True)
     assert_released(hass, virtual_proxy)
