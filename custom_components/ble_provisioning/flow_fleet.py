@@ -64,6 +64,17 @@ class _FleetState:
     values: dict[str, Any] = field(default_factory=dict)
 
 
+async def _async_release(task: asyncio.Task[None], move: FleetMove) -> None:
+    """Wait for the cancelled move, then release what its cut-short cleanup left (idempotent).
+
+    Home Assistant cancels a progress task itself when the flow ends: a second cancellation can
+    end the task before its wave's links are down. ``aclose`` must not run while the task is still
+    inside the move (its iterator is busy), hence the wait first.
+    """
+    await asyncio.gather(task, return_exceptions=True)
+    await move.aclose()
+
+
 class FleetSteps(BatchSteps):
     """The steps of the fleet move branch (mixed into the integration's config flow)."""
 
@@ -91,7 +102,9 @@ class FleetSteps(BatchSteps):
             return
         state.task.cancel()
         if state.move is not None:
-            self.hass.async_create_task(state.move.aclose(), f"{DOMAIN} fleet release")
+            self.hass.async_create_task(
+                _async_release(state.task, state.move), f"{DOMAIN} fleet release"
+            )
 
     async def async_step_fleet(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose the devices, the canary, the network and the wave size."""

@@ -188,8 +188,20 @@ async def test_fleet_flow(hass: HomeAssistant, bench: Bench, virtual_proxy: Virt
         "allow_cleartext": False,
         "wave_size": 2,
     }
+    result = await hass.config_entries.flow.async_configure(flow_id, data | {"devices": []})
+    assert result["errors"] == {"devices": "no_selection"}
     result = await hass.config_entries.flow.async_configure(flow_id, data)
     assert result["errors"] == {"allow_cleartext": "cleartext_not_allowed"}  # a Bluenet device
+    gate = hass.config_entries.async_entry_for_domain_unique_id(  # type: ignore[union-attr]
+        DOMAIN, devices[2].address
+    ).runtime_data.gate
+    gate.async_pause("a-reconfigure-flow")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, data | {"allow_cleartext": True}
+    )
+    assert result["errors"] == {"base": "device_busy"}
+    assert not _paused(hass, devices[0])  # nothing was paused for the refused move
+    gate.async_resume("a-reconfigure-flow")
     result = await hass.config_entries.flow.async_configure(
         flow_id, data | {"canary": devices[3].address, "allow_cleartext": True}
     )
@@ -236,4 +248,30 @@ async def test_fleet_flow(hass: HomeAssistant, bench: Bench, virtual_proxy: Virt
     assert "wrong_password" in placeholders["results"]
     assert _last_ssid(hass, devices[0]) == NEW_SSID  # untouched: still on the network it had
     await hass.async_block_till_done(wait_background_tasks=True)
+    assert_released(hass, virtual_proxy)
+
+
+@pytest.mark.proxy_slots(1)
+async def test_fleet_flow_aborted(
+    hass: HomeAssistant, bench: Bench, virtual_proxy: VirtualProxy
+) -> None:
+    """Closing the flow during the move: no link, no slot, no entry left paused."""
+    devices = await add_fleet(bench, ["blufi-v2", "blufi-v1", "blufi-v2"])
+    await configure(hass, devices)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    flow_id = result["flow_id"]
+    await hass.config_entries.flow.async_configure(flow_id, {"next_step_id": "fleet"})
+    data = {
+        "devices": [device.address for device in devices],
+        "ssid": NEW_SSID,
+        "password": NEW_PASSWORD,
+        "wave_size": 2,
+    }
+    result = await hass.config_entries.flow.async_configure(flow_id, data)
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    await wait_for(lambda: bool(virtual_proxy.allocated))  # the canary is connected
+    hass.config_entries.flow.async_abort(flow_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not any(_paused(hass, device) for device in devices)
     assert_released(hass, virtual_proxy)
