@@ -149,6 +149,8 @@ class EmulatedPeripheral:
         """Current characteristic values by normalised UUID (what ``on_read`` returns)."""
         self.connections: list[BumbleConnection] = []
         """Centrals currently connected."""
+        self.connections_made = 0
+        """Connections accepted since the start (a proxy slot each)."""
         self.subscriptions: dict[str, bool] = {}
         """Notification state per characteristic UUID (last CCCD write of any central)."""
         self.device: BumbleDevice | None = None
@@ -344,6 +346,7 @@ class EmulatedPeripheral:
 
     def _on_connection(self, connection: BumbleConnection) -> None:
         self.connections.append(connection)
+        self.connections_made += 1
 
         def on_disconnection(reason: int) -> None:
             if connection in self.connections:

@@ -26,7 +26,7 @@ from . import const
 from .coordinator import BleProvisioningCoordinator
 from .device import ha_device
 from .protocol.engine import DEFAULT_SLOT_TIMEOUT, DeviceResult, ProvisioningEngine, Target
-from .protocol.models import Protocol, ProvisionRequest
+from .protocol.models import Protocol, ProvisionOutcome, ProvisionRequest
 from .slots import ha_slots
 from .targets import Discovered, device_id_of
 from .wifi_request import provision_request
@@ -96,7 +96,8 @@ class EntryHold:
     Entering refuses a member whose entry is closing or already paused (a reconfiguration):
     the gate's translated error is raised and nothing is paused. :meth:`keep` stores a result
     in its entry and renews the pause (which otherwise expires after ``PAUSE_TIMEOUT``).
-    Leaving resumes every coordinator and reads each one's status in the background.
+    Leaving resumes every coordinator and, where a result does not tell the status (anything but
+    joined), reads it in the background.
     """
 
     def __init__(self, members: Iterable[Member], purpose: str) -> None:
@@ -107,6 +108,7 @@ class EntryHold:
             if member.coordinator is not None
         }
         self._holder = f"{purpose}-{uuid.uuid4().hex}"
+        self._refresh: set[str] = set()
 
     def __enter__(self) -> Self:
         """Check every entry first, then pause them all."""
@@ -122,6 +124,8 @@ class EntryHold:
         coordinator = self._coordinators.get(result.address)
         if coordinator is not None:
             coordinator.async_keep_batch_result(result)
+            if result.outcome is not ProvisionOutcome.CONNECTED:
+                self._refresh.add(result.address)  # the outcome alone does not tell the status
         for other in self._coordinators.values():
             if other.gate.paused:
                 other.gate.async_pause(self._holder)
@@ -132,8 +136,9 @@ class EntryHold:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Resume every coordinator; read the statuses in the background."""
-        for coordinator in self._coordinators.values():
+        """Resume every coordinator; read the statuses the results do not tell (background)."""
+        for address, coordinator in self._coordinators.items():
             coordinator.slots.wait_timeout = None
             coordinator.gate.async_resume(self._holder)
-            coordinator.async_refresh_later()
+            if address in self._refresh:
+                coordinator.async_refresh_later()

@@ -288,16 +288,19 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
             partial(self.device.provision, request, const.PROVISION_TIMEOUT)
         )
         report = self._async_keep_report(report)
-        # The status changed on the device: read it now (not debounced behind an earlier read).
-        await self.async_refresh()
+        if report.outcome is not ProvisionOutcome.CONNECTED:
+            # The status changed on the device, in a way the outcome alone does not tell
+            # (state, mode): read it now (not debounced behind an earlier read).
+            await self.async_refresh()
         return report
 
     @callback
     def async_keep_batch_result(self, result: DeviceResult) -> None:
         """Keep what a batch (``provision_many``, ``move_fleet``) reported for this device.
 
-        As :meth:`async_provision` does (entry, entities, event); the batch read no status
-        afterwards (:meth:`async_refresh_later` does, once the batch released the device).
+        As :meth:`async_provision` does (entry, entities, event, and a joined device's status);
+        when the outcome alone does not tell the status, :meth:`async_refresh_later` reads it
+        once the batch released the device.
         """
         if result.outcome is None:
             return
@@ -335,20 +338,35 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         self.hass.config_entries.async_update_entry(
             self.config_entry, data={**self.config_entry.data, **updates}
         )
-        self.async_set_updated_data(
-            replace(
-                self.data,
-                last_provision=report,
-                failure_reason=None if report.success else report.outcome,
-                hostname=hostname,
-                security=security,
-            )
+        data = replace(
+            self.data,
+            last_provision=report,
+            failure_reason=None if report.success else report.outcome,
+            hostname=hostname,
+            security=security,
         )
+        if report.outcome is ProvisionOutcome.CONNECTED:
+            # The device's own report decided the outcome a moment ago: it is the status now.
+            # No second connection for it (a proxy has ~3 slots; a batch would hold each twice).
+            data = replace(data, status=self._status_after_success(report))
+        self.async_set_updated_data(data)
         self._async_fire(
             EVENT_PROVISIONING_SUCCEEDED if report.success else EVENT_PROVISIONING_FAILED,
             {"ssid": accepted_ssid(report.ssid), "outcome": report.outcome.value},
         )
         return report
+
+    def _status_after_success(self, report: ProvisionReport) -> DeviceStatus:
+        """Return the Wi-Fi status a station join leaves (the mode kept from the last read)."""
+        previous = self.data.status
+        return DeviceStatus(
+            state=WifiState.CONNECTED,
+            ssid=accepted_ssid(report.ssid),
+            bssid=report.bssid,
+            rssi=report.rssi,
+            mode=previous.mode if previous is not None else None,
+            hostname=report.hostname,
+        )
 
     async def async_send_custom_data(
         self, data: bytes, *, wait_reply: bool, timeout: float

@@ -28,15 +28,19 @@ from .const import (
     CONF_SOFTAP_SSID,
     CONF_SSID,
 )
+from .protocol import limits
 from .protocol.device import ProvisioningDevice
 from .protocol.errors import InvalidInputError
 from .protocol.limits import check_bssid
 from .protocol.models import ProvisionRequest, SoftApAuth, SoftApSettings, WifiMode
 
-SOFTAP_CHANNELS: Final = (1, 13)
-"""Channels ESP-IDF's BluFi example accepts for its access point."""
-SOFTAP_MAX_CONNECTIONS: Final = (1, 10)
-"""ESP-IDF's limit of SoftAP clients (its BluFi example ignores values above 4)."""
+SOFTAP_CHANNELS: Final = (limits.SOFTAP_CHANNELS.start, limits.SOFTAP_CHANNELS.stop - 1)
+"""Inclusive bounds of the SoftAP channel (the library's limit)."""
+SOFTAP_MAX_CONNECTIONS: Final = (
+    limits.SOFTAP_MAX_CONNECTIONS.start,
+    limits.SOFTAP_MAX_CONNECTIONS.stop - 1,
+)
+"""Inclusive bounds of the SoftAP station count (the library's limit)."""
 
 NOT_SUPPORTED: Final = "not_supported_operation"
 CLEARTEXT_NOT_ALLOWED: Final = "cleartext_not_allowed"

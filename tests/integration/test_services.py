@@ -10,6 +10,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
 
 from bench.emulators.blufi import BlufiFaults
 from custom_components.ble_provisioning import const
@@ -75,9 +76,14 @@ async def test_services_registered(hass: HomeAssistant, bench: Bench) -> None:
 async def test_provision_wifi_blufi(hass: HomeAssistant, blufi_device: Any) -> None:
     """provision_wifi joins, fires the event and updates the sensors."""
     emulator, device_id = blufi_device
+    await wait_for(lambda: not emulator.connections)  # the first refresh is done
+    made = emulator.connections_made
     response = await _call(
         hass, "provision_wifi", {"device_id": device_id, "ssid": "HomeNet", "password": PASSWORD}
     )
+    # One connection: the device's own report is the status afterwards (no second one).
+    await wait_for(lambda: not emulator.connections)
+    assert emulator.connections_made == made + 1
     assert response == {
         "outcome": "connected",
         "ssid": "HomeNet",
@@ -128,6 +134,23 @@ async def test_provision_wifi_bssid_and_mode(hass: HomeAssistant, blufi_device: 
         )
     assert err.value.translation_key == "invalid_softap_ssid"
     assert "softap_ssid" in str(err.value)
+    # ESP-IDF's example applies 1-4 stations (and ignores more): refused before connecting.
+    made = emulator.connections_made
+    with pytest.raises(vol.Invalid):
+        await _call(
+            hass,
+            "provision_wifi",
+            {
+                "device_id": device_id,
+                "ssid": "HomeNet",
+                "password": PASSWORD,
+                "mode": "softap",
+                "softap_ssid": "ESP-AP",
+                "softap_max_connections": 5,
+            },
+            response=False,
+        )
+    assert emulator.connections_made == made
 
 
 async def test_provision_wifi_failure_outcome(hass: HomeAssistant, blufi_device: Any) -> None:

@@ -30,6 +30,11 @@ MIN_PASSPHRASE_CHARS = 8
 MAX_PASSPHRASE_BYTES = 63
 RAW_PSK_HEX_DIGITS = 64
 
+SOFTAP_CHANNELS = range(1, 14)
+"""SoftAP channels ESP-IDF's BluFi example applies (it silently ignores any other)."""
+SOFTAP_MAX_CONNECTIONS = range(1, 5)
+"""SoftAP station counts ESP-IDF's BluFi example applies (it silently ignores any other)."""
+
 
 def _as_bytes(value: str | bytes, field: str, reason: str) -> bytes:
     if isinstance(value, str):

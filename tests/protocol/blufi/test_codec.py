@@ -289,6 +289,8 @@ def test_wifi_list() -> None:
 def test_device_error_classes() -> None:
     assert isinstance(device_error(1), BlufiDeviceChecksumError)
     assert isinstance(device_error(6), BlufiDeviceSecurityError)
+    assert device_error(6).error_key == "security_failed"  # not the generic device_error
+    assert device_error(0x42).error_key == "device_error"
     assert isinstance(device_error(0x0B), BlufiWifiScanError)
     err = device_error(0x42)
     assert type(err) is BlufiDeviceError

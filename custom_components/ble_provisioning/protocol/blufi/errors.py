@@ -65,6 +65,8 @@ class BlufiDeviceChecksumError(BlufiDeviceError):
 class BlufiDeviceSecurityError(BlufiDeviceError, BlufiSecurityError):
     """Device errors 0x02-0x08, 0x0A, 0x0D: the device's crypto or negotiation failed."""
 
+    error_key = "security_failed"  # what the user can act on, not "the device reported an error"
+
 
 class BlufiDeviceFormatError(BlufiDeviceError):
     """Device error 0x09: the device rejected a frame's length or a field's format."""

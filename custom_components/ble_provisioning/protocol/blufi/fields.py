@@ -10,16 +10,11 @@ an empty one, and then refuses an open access point (reason 211). Every failure 
 from __future__ import annotations
 
 from ..errors import InvalidInputError
-from ..limits import BLUFI_LIMITS, check_bssid
+from ..limits import BLUFI_LIMITS, SOFTAP_CHANNELS, SOFTAP_MAX_CONNECTIONS, check_bssid
 from .const import MAX_MESSAGE_LEN, DataSubtype, OpMode, SoftApAuthMode
 from .models import SoftApConfig
 
 Field = tuple[DataSubtype, bytes]
-
-SOFTAP_CHANNELS = range(1, 14)
-"""Channels the ESP-IDF example applies (it silently ignores others)."""
-SOFTAP_MAX_CONNECTIONS = range(1, 5)
-"""Station counts the ESP-IDF example applies (it silently ignores others)."""
 
 
 def check_opmode(mode: OpMode | int) -> OpMode:
