@@ -15,24 +15,9 @@ import pytest
 from custom_components.ble_provisioning.protocol.cli import app
 from custom_components.ble_provisioning.protocol.cli.app import run_cli
 
-BACKEND = ["--backend", "bench.cli_backend:factory"]
-PASSWORD = "correct-horse-battery"
+from .conftest import BACKEND, PASSWORD, run_command as _run
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def bench_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    monkeypatch.setenv("BLE_BENCH_DEVICES", "blufi-v1:2,blufi-v2:2,bluenet:1")
-    monkeypatch.setenv("BLE_BENCH_DH_BITS", "256")  # the firmware's 3072 bits: ~1 s CPU each
-    monkeypatch.delenv("BLE_BENCH_WRONG", raising=False)
-    monkeypatch.setenv("WIFI_PASSWORD", PASSWORD)
-    return monkeypatch
-
-
-async def _run(*argv: str, interactive: bool = False) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = await run_cli([*BACKEND, *argv], stdout=out, stderr=err, interactive=interactive)
-    return code, out.getvalue(), err.getvalue()
 
 
 async def test_scan(bench_env: pytest.MonkeyPatch) -> None:

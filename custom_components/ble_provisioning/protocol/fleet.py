@@ -150,9 +150,9 @@ class FleetMove:
         run, self._run = self._run, None
         if run is not None:
             await run.aclose()
-        if self._iterator is not None:
-            iterator = self._iterator
-            self._iterator = _finished()
+        # Also before the iteration started: a closed move never starts later.
+        iterator, self._iterator = self._iterator, _finished()
+        if iterator is not None:
             await iterator.aclose()
 
     async def __aenter__(self) -> Self:
