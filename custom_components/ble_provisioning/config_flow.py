@@ -16,7 +16,6 @@ from homeassistant.components import bluetooth
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
-    ConfigFlow,
     ConfigFlowResult,
 )
 from homeassistant.const import CONF_ADDRESS
@@ -46,10 +45,11 @@ from .coordinator import flow_scan_data
 from .device import async_forget_discovery, failure_form_error, flow_errors
 from .device_data import accepted_hostname, accepted_ssid, accepted_version
 from .flow_device import FlowDevice
+from .flow_fleet import FleetSteps
 from .flow_network import FlowNetwork
 from .network import Sighting, async_entry_for_mac, async_seen, candidate_data, sighting_data
 from .options_flow import BleProvisioningOptionsFlow
-from .protocol.device import ProvisioningDevice, device_class
+from .protocol.device import ProvisioningDevice
 from .protocol.device_blufi import security_for_version
 from .protocol.diagnosis import diagnose
 from .protocol.discovery import device_filter, protocol_from_service_uuids
@@ -64,6 +64,7 @@ from .protocol.models import (
     WifiMode,
     WifiNetwork,
 )
+from .targets import device_name as _device_name, discovered
 from .wifi_form import (
     SECRET_FIELDS,
     SOFTAP_FIELDS,
@@ -93,16 +94,7 @@ def _failure_error(report: ProvisionReport, networks: list[WifiNetwork] | None) 
     return failure_form_error(report.outcome, failure)
 
 
-def _device_name(info: bluetooth.BluetoothServiceInfoBleak, protocol: Protocol) -> str:
-    """Return the advertised name, or a readable fallback (Bluenet advertises no name)."""
-    name = info.advertisement.local_name or info.name
-    if name and name != info.address:
-        return name
-    suffix = info.address.replace(":", "")[-4:].upper()
-    return f"{device_class(protocol).default_name} {suffix}"
-
-
-class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
+class BleProvisioningConfigFlow(FleetSteps, domain=DOMAIN):
     """Discover a device, identify it, put it on a Wi-Fi network and create its entry."""
 
     VERSION = 1
@@ -164,6 +156,7 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
             self._flow_device.async_end()
         if self._network is not None:
             self._network.async_end()
+        self.async_remove_batch()
 
     # -------------------------------------------------------------- discovery
 
@@ -244,6 +237,19 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer one device, several at once (``flow_batch``), a fleet move (``flow_fleet``)."""
+        options = []
+        if discovered(self.hass, self._unconfigured_exclude()):
+            options += ["pick_device", "batch"]
+        if self._loaded_entries():
+            options.append("fleet")
+        if not options:
+            return self.async_abort(reason="no_devices_found")
+        return self.async_show_menu(step_id="user", menu_options=options)
+
+    async def async_step_pick_device(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         """List the devices in range that advertise a supported service and are not set up.
 
         Unlike discovery, this list is not narrowed by :func:`device_filter`: the user picks
@@ -262,16 +268,12 @@ class BleProvisioningConfigFlow(ConfigFlow, domain=DOMAIN):
             if not errors:
                 return await self.async_step_wifi()
 
-        current = self._async_current_ids(include_ignore=False)
-        for info in bluetooth.async_discovered_service_info(self.hass, connectable=True):
-            if info.address in current or info.address in self._discovered:
-                continue
-            if (found := protocol_from_service_uuids(info.service_uuids)) is not None:
-                self._discovered[info.address] = (found, _device_name(info, found))
+        for device in discovered(self.hass, self._unconfigured_exclude()):
+            self._discovered.setdefault(device.address, (device.protocol, device.name))
         if not self._discovered:
             return self.async_abort(reason="no_devices_found")
         return self.async_show_form(
-            step_id="user",
+            step_id="pick_device",
             data_schema=schema(
                 {
                     vol.Required(CONF_ADDRESS): vol.In(

@@ -49,6 +49,7 @@ from .network import NetworkTracker, signal_network_updated
 from .protocol.device import ProvisioningDevice
 from .protocol.device_blufi import security_for_version
 from .protocol.diagnosis import JoinFailure, diagnose
+from .protocol.engine import DeviceResult
 from .protocol.errors import ProvisioningError
 from .protocol.identity import network_identity
 from .protocol.models import (
@@ -61,6 +62,7 @@ from .protocol.models import (
     WifiNetwork,
     WifiState,
 )
+from .slots import EntrySlots, ha_slots
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -139,11 +141,14 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         )
         self.address: str = entry.data[CONF_ADDRESS]
         self.options: dict[str, Any] = dict(entry.options)
+        self.slots = EntrySlots(ha_slots(hass))
+        """The device's slots: a batch holding the entry lengthens the slot wait."""
         self.device: ProvisioningDevice = ha_device(
             hass,
             self.address,
             Protocol(entry.data[CONF_PROTOCOL]),
             version=entry.data.get(CONF_PROTOCOL_VERSION),
+            slots=self.slots,
         )
         self.device.set_custom_data_callback(self._async_custom_data)
         self._event_listeners: list[EventListener] = []
@@ -202,11 +207,8 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         self, service_info: bluetooth.BluetoothServiceInfoBleak, change: bluetooth.BluetoothChange
     ) -> None:
         """Refresh as soon as a device that was gone advertises again."""
-        if self.last_update_success or self.gate.blocked:
-            return
-        self.config_entry.async_create_background_task(
-            self.hass, self.async_request_refresh(), f"{DOMAIN} refresh {self.address}"
-        )
+        if not self.last_update_success:
+            self.async_refresh_later()
 
     @callback
     def _async_network_updated(self) -> None:
@@ -327,6 +329,52 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         report = await self.gate.async_run(
             partial(self.device.provision, request, const.PROVISION_TIMEOUT)
         )
+        report = self._async_keep_report(report, request.ssid)
+        if report.outcome is not ProvisionOutcome.CONNECTED:
+            # The status changed on the device, in a way the outcome alone does not tell
+            # (state, mode): read it now (not debounced behind an earlier read).
+            await self.async_refresh()
+        return report
+
+    @callback
+    def async_keep_batch_result(self, result: DeviceResult) -> None:
+        """Keep what a batch (``provision_many``, ``move_fleet``) reported for this device.
+
+        As :meth:`async_provision` does (entry, entities, event, and a joined device's status);
+        when the outcome alone does not tell the status, :meth:`async_refresh_later` reads it
+        once the batch released the device.
+        """
+        if result.outcome is None:
+            return
+        self._async_keep_report(
+            ProvisionReport(
+                outcome=result.outcome,
+                ssid=result.ssid or "",
+                bssid=result.bssid,
+                rssi=result.rssi,
+                end_reason_code=result.reason_code,
+                hostname=result.hostname,
+                security=result.security,
+            )
+        )
+
+    @callback
+    def async_refresh_later(self) -> None:
+        """Read the status in the background (after a batch released the device)."""
+        if self.gate.blocked:
+            return
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_request_refresh(), f"{DOMAIN} refresh {self.address}"
+        )
+
+    @callback
+    def _async_keep_report(
+        self, report: ProvisionReport, requested_ssid: str | None = None
+    ) -> ProvisionReport:
+        """Validate and keep a provisioning's report; fire its event; return it validated.
+
+        ``requested_ssid`` (default: the report's) is the network a failure is diagnosed for.
+        """
         report = replace(report, hostname=accepted_hostname(report.hostname))
         hostname = report.hostname or self.data.hostname
         self._async_store_hostname(hostname)
@@ -339,7 +387,7 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
         )
         failure = diagnose(
             report.outcome,
-            request.ssid,
+            requested_ssid if requested_ssid is not None else report.ssid,
             end_reason_code=report.end_reason_code,
             rssi=report.rssi,
             networks=self.data.networks,
@@ -364,10 +412,6 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
             EVENT_PROVISIONING_SUCCEEDED if report.success else EVENT_PROVISIONING_FAILED,
             {"ssid": accepted_ssid(report.ssid), "outcome": report.outcome.value},
         )
-        if report.outcome is not ProvisionOutcome.CONNECTED:
-            # The status changed on the device, in a way the outcome alone does not tell
-            # (state, mode): read it now (not debounced behind an earlier read).
-            await self.async_refresh()
         return report
 
     def _status_after_success(self, report: ProvisionReport) -> DeviceStatus:

@@ -1,4 +1,4 @@
-"""Actions: provision, scan, status, custom data, disconnect Wi-Fi."""
+"""Actions: provision, scan, status, custom data, disconnect Wi-Fi (batches: services_batch)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -17,7 +16,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
 from .const import (
@@ -38,6 +37,8 @@ from .device import failure_action_key, ha_error
 from .protocol.blufi.const import MAX_MESSAGE_LEN
 from .protocol.errors import ProvisioningError
 from .protocol.models import SoftApAuth, WifiMode
+from .services_batch import BATCH_SERVICES
+from .targets import coordinator_for_device
 from .wifi_request import SOFTAP_CHANNELS, SOFTAP_MAX_CONNECTIONS, provision_request
 
 ATTR_DEVICE_ID = "device_id"
@@ -90,38 +91,7 @@ SEND_CUSTOM_DATA_SCHEMA = _DEVICE_SCHEMA.extend(
 
 def _coordinator(call: ServiceCall) -> BleProvisioningCoordinator:
     """Return the coordinator of the targeted device, or raise a validation error."""
-    device_id: str = call.data[ATTR_DEVICE_ID]
-    device = dr.async_get(call.hass).async_get(device_id)
-    if device is None:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_device",
-            translation_placeholders={"device_id": device_id},
-        )
-    # Matched through the device's (DOMAIN, address) identifier: DeviceEntry.config_entries
-    # is deprecated in newer Home Assistant (a device has one config_entry_id there), and
-    # config_entry_id does not exist in 2025.4.
-    entry: BleProvisioningConfigEntry | None = next(
-        (
-            candidate
-            for candidate in call.hass.config_entries.async_entries(DOMAIN)
-            if (DOMAIN, candidate.unique_id) in device.identifiers
-        ),
-        None,
-    )
-    if entry is None:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_device",
-            translation_placeholders={"device_id": device_id},
-        )
-    if entry.state is not ConfigEntryState.LOADED:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_not_loaded",
-            translation_placeholders={"name": entry.title},
-        )
-    return entry.runtime_data
+    return coordinator_for_device(call.hass, call.data[ATTR_DEVICE_ID])
 
 
 async def _run[T](coordinator: BleProvisioningCoordinator, operation: Awaitable[T]) -> T:
@@ -274,7 +244,7 @@ _SERVICES: tuple[
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's actions."""
-    for name, schema, handler, supports_response in _SERVICES:
+    for name, schema, handler, supports_response in (*_SERVICES, *BATCH_SERVICES):
         hass.services.async_register(
             DOMAIN, name, handler, schema=schema, supports_response=supports_response
         )

@@ -34,7 +34,7 @@ from homeassistant.components import bluetooth
 from homeassistant.core import HomeAssistant
 
 from .protocol.errors import NoConnectionSlotError
-from .protocol.slots import SlotLease
+from .protocol.slots import ConnectionSlots, SlotLease
 
 DATA_SLOTS: Final = "ble_provisioning_slots"
 
@@ -194,3 +194,22 @@ def ha_slots(hass: HomeAssistant) -> HaConnectionSlots:
     if not isinstance(slots, HaConnectionSlots):
         slots = hass.data[DATA_SLOTS] = HaConnectionSlots(hass)
     return slots
+
+
+class EntrySlots:
+    """The slots of an entry's device: a connect's own wait bound, or a batch's while one runs.
+
+    A batch (:mod:`.batch`) queues many devices for few slots; an entry's device in it waits as
+    long as the batch's own devices do (``wait_timeout``, set while the batch holds the entry)
+    instead of failing after one connect's bound.
+    """
+
+    def __init__(self, inner: ConnectionSlots) -> None:
+        """Wrap ``inner`` (Home Assistant's shared slots)."""
+        self._inner = inner
+        self.wait_timeout: float | None = None
+
+    async def acquire(self, ble_device: BLEDevice, timeout: float) -> SlotLease:
+        """Wait for a slot: ``wait_timeout`` when set, else the caller's bound."""
+        bound = timeout if self.wait_timeout is None else self.wait_timeout
+        return await self._inner.acquire(ble_device, bound)

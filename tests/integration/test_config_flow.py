@@ -263,8 +263,11 @@ async def test_user_step_lists_unconfigured_devices(hass: HomeAssistant, bench: 
     make_entry(OTHER_ADDRESS, "blufi").add_to_hass(hass)
 
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "pick_device"}
+    )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "pick_device"
     field = result["data_schema"].schema["address"]
     assert field.container == {
         BLUFI_ADDRESS: f"BLUFI_DEVICE ({BLUFI_ADDRESS})",
@@ -290,10 +293,13 @@ async def test_user_step_identify_error(hass: HomeAssistant, bench: Bench) -> No
     )
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "pick_device"}
+    )
+    result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_ADDRESS: BLUFI_ADDRESS}
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "pick_device"
     assert result["errors"] == {"base": "connection_lost"}
     emulator.model.config.faults = BlufiFaults()
     result = await hass.config_entries.flow.async_configure(
@@ -315,6 +321,9 @@ async def test_user_step_already_configured_meanwhile(hass: HomeAssistant, bench
     """A device configured while the user form was open aborts."""
     await bench.blufi()
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "pick_device"}
+    )
     make_entry(BLUFI_ADDRESS, "blufi").add_to_hass(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_ADDRESS: BLUFI_ADDRESS}

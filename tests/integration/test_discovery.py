@@ -101,6 +101,9 @@ async def test_gadget_with_ffff_raises_no_card(hass: HomeAssistant, bench: Bench
     assert not flows_for(hass, GADGET)
 
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "pick_device"}
+    )
     schema = result["data_schema"]
     assert schema is not None
     assert GADGET in schema.schema[CONF_ADDRESS].container
