@@ -67,6 +67,8 @@ from .const import (
     DOMAIN,
 )
 from .device import async_forget_discovery, ha_device
+from .flow_network import FlowNetwork
+from .network import candidate_data
 from .protocol.device import ProvisioningDevice, device_class
 from .protocol.engine import DEFAULT_SLOT_TIMEOUT, DeviceResult, ProvisioningRun
 from .protocol.errors import ProvisioningError
@@ -365,7 +367,7 @@ class BatchSteps(ConfigFlow):
             async_forget_discovery(self.hass, result.address, rediscover=False)
         for result in others:
             token = uuid.uuid4().hex
-            pending[token] = (names[result.address], self._entry_data(result))
+            pending[token] = (names[result.address], self._batch_entry_data(result))
             self.hass.async_create_task(
                 self.hass.config_entries.flow.async_init(
                     DOMAIN,
@@ -378,13 +380,15 @@ class BatchSteps(ConfigFlow):
         self._abort_if_unique_id_configured()
         return self.async_create_entry(
             title=names[first.address],
-            data=self._entry_data(first),
+            data=self._batch_entry_data(first),
             options={CONF_STATUS_INTERVAL: DEFAULT_STATUS_INTERVAL},
         )
 
-    def _entry_data(self, result: DeviceResult) -> dict[str, Any]:
+    def _batch_entry_data(self, result: DeviceResult) -> dict[str, Any]:
+        """Return a joined device's entry data, with its Wi-Fi MAC candidates (as one flow's)."""
         state = self._batch
-        return entry_data(result, state.scans.get(result.address), state.scan_time)
+        data = entry_data(result, state.scans.get(result.address), state.scan_time)
+        return data | candidate_data(FlowNetwork.candidates(result.protocol, result.address))
 
     async def async_step_integration_discovery(
         self, discovery_info: DiscoveryInfoType

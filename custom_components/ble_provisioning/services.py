@@ -32,7 +32,7 @@ from .const import (
     CUSTOM_DATA_REPLY_TIMEOUT,
     DOMAIN,
 )
-from .coordinator import BleProvisioningConfigEntry, BleProvisioningCoordinator
+from .coordinator import BleProvisioningCoordinator
 from .device import failure_action_key, ha_error
 from .protocol.blufi.const import MAX_MESSAGE_LEN
 from .protocol.errors import ProvisioningError
