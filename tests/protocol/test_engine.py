@@ -159,6 +159,30 @@ async def test_cancelling_leaves_no_link_and_no_slot(radio: Radio) -> None:
         assert run.done < run.total
 
 
+async def test_cancelled_twice_still_releases_everything(radio: Radio) -> None:
+    """A caller cancelled again while the run is closing (Home Assistant cancels a flow's task
+    a second time when the flow ends): the links are still released before it returns."""
+    async with fleet_on(radio, mixed(5)) as fleet:
+        engine = fleet.engine(AdapterSlots(2))
+        run = engine.provision(fleet.targets(), REQUEST)
+        first = asyncio.Event()
+
+        async def consume() -> None:
+            async for _ in run:
+                first.set()
+
+        task = asyncio.create_task(consume())
+        async with asyncio.timeout(30):
+            await first.wait()
+        task.cancel()
+        await asyncio.sleep(0)  # the first cancellation reached aclose()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        fleet.assert_released()
+        assert run.slots_held == 0
+
+
 async def test_leaving_the_context_cancels(radio: Radio) -> None:
     """``async with`` exited after the first result: the rest is cancelled and released."""
     async with fleet_on(radio, mixed(4)) as fleet:

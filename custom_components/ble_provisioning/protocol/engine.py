@@ -503,9 +503,23 @@ class ProvisioningRun:
         pending = [task for task in self._tasks if not task.done()]
         for task in pending:
             task.cancel()
+        # Shielded and waited out: a caller cancelled again meanwhile (Home Assistant cancels a
+        # flow's task a second time when the flow ends) must not skip the release of the links;
+        # every step of it is bounded (a disconnect has its own timeout).
+        cleanup = asyncio.ensure_future(self._release(pending))
+        cancelled = False
+        while not cleanup.done():
+            try:
+                await asyncio.shield(cleanup)
+            except asyncio.CancelledError:
+                cancelled = True
+        cleanup.result()
+        if cancelled:
+            raise asyncio.CancelledError
+
+    async def _release(self, pending: list[asyncio.Task[None]]) -> None:
         if pending:
-            # Shielded: a second cancellation of the caller must not skip the cleanup.
-            await asyncio.shield(asyncio.gather(*pending, return_exceptions=True))
+            await asyncio.gather(*pending, return_exceptions=True)
         for job in self._jobs:
             if job.owned and not job.device.closed:
                 await job.device.close()
