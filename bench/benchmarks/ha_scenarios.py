@@ -380,6 +380,30 @@ async def _by_action(hass: HomeAssistant, ids: list[str]) -> tuple[dict[str, str
     return dict(zip(ids, statuses, strict=True)), loop.time() - start
 
 
+async def _by_many(hass: HomeAssistant, addresses: list[str]) -> tuple[dict[str, str], float, int]:
+    """Provision discovered devices (no config entries) with one ``provision_many`` call.
+
+    Returns the status by address, the total time and the retries.
+    """
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    response = await hass.services.async_call(
+        DOMAIN,
+        "provision_many",
+        {"address": addresses, "ssid": SSID, "password": PASSWORD},
+        blocking=True,
+        return_response=True,
+    )
+    total = loop.time() - start
+    assert response is not None
+    results: list[dict[str, Any]] = response["results"]  # type: ignore[assignment]
+    return (
+        {str(item["address"]).upper(): str(item["status"]) for item in results},
+        total,
+        sum(int(item.get("attempts") or 1) - 1 for item in results),
+    )
+
+
 async def _by_engine(
     hass: HomeAssistant, emulators: list[EmulatedPeripheral]
 ) -> tuple[dict[str, str], float, int]:
@@ -429,18 +453,6 @@ if profiles_for("P4"):
         """N devices behind 2 proxies x 3 slots through Home Assistant (P4)."""
         key = f"P4@{link_profile.name}"
         label = f"HA {path}" + (" x N" if path == "provision_wifi" else "")
-        if path == "provision_many" and not hass.services.has_service(DOMAIN, "provision_many"):
-            # Registered once the integration is set up: check with one entry loaded.
-            probe = devices.fleet(mixed(1), ssid=SSID, password=PASSWORD)
-            await _add(hass, radio, probe)
-            await _entries(hass, probe)
-            available = hass.services.has_service(DOMAIN, "provision_many")
-            await close_fleet(probe)
-            if not available:
-                record(key, {label: "not available on this commit"})
-                return
-            record(key, {label: "available: not measured yet (its schema lands with it)"})
-            return
         wrong_indices = set(range(1, 1 + wrong))
         emulators = devices.fleet(mixed(count), ssid=SSID, password=PASSWORD, wrong=wrong_indices)
         wrong_addresses = {emulators[index].address for index in wrong_indices}
@@ -455,6 +467,8 @@ if profiles_for("P4"):
             async def alone(emulator: EmulatedPeripheral) -> float:
                 if path == "provision_wifi":
                     return (await _by_action(hass, [ids[emulator.address]]))[1]
+                if path == "provision_many":
+                    return (await _by_many(hass, [emulator.address]))[1]
                 return (await _by_engine(hass, [emulator]))[1]
 
             for emulator in emulators[:2]:  # a V1 and a V2 device alone (mixed() alternates)
@@ -479,6 +493,11 @@ if profiles_for("P4"):
                     batch.busy_at_end = _allocated(proxies)
                     address_of = {device_id: address for address, device_id in ids.items()}
                     batch.statuses = {address_of[i]: status for i, status in by_id.items()}
+                elif path == "provision_many":
+                    batch.statuses, batch.total, batch.retries = await _by_many(
+                        hass, [emulator.address for emulator in emulators]
+                    )
+                    batch.busy_at_end = _allocated(proxies)
                 else:
                     batch.statuses, batch.total, batch.retries = await _by_engine(hass, emulators)
                     batch.busy_at_end = _allocated(proxies)
