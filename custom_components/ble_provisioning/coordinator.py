@@ -186,6 +186,10 @@ class BleProvisioningCoordinator(DataUpdateCoordinator[CoordinatorData]):
             self.network.async_start(),
         ]
 
+        # A sighting recorded while the entry was being set up (the DHCP discovery can come as
+        # soon as the device is registered with its Wi-Fi MAC) was sent before this listened.
+        self._async_network_updated()
+
         @callback
         def _stop() -> None:
             for unsub in unsubs:

@@ -47,6 +47,16 @@ IP_ADDRESSES = {"blufi_v2": "192.168.1.57", "blufi_v1": "192.168.1.56", "bluenet
 WRONG_PASSWORD = "not-the-password"
 
 
+def consent_to_cleartext(dialog: Locator) -> None:
+    """Tick the explicit clear-text acknowledgement where the form asks for it (Bluenet)."""
+    consent = dialog.get_by_role(
+        "checkbox", name=re.compile(r"I accept that the password is sent in clear text")
+    )
+    if consent.count() and not consent.first.is_checked():
+        consent.first.click()
+        expect(consent.first).to_be_checked()
+
+
 class Shots:
     """Numbered screenshots of each step in artifacts/e2e/screenshots/<device>/.
 
@@ -153,6 +163,7 @@ def test_provision_through_frontend(demo: Demo, page: Page, shots: Shots, device
     option.last.click()
     password = dialog.get_by_role("textbox", name="Password")
     password.fill(WRONG_PASSWORD)
+    consent_to_cleartext(dialog)
     dialog.get_by_role("button", name="Submit").click()
 
     # 6. The device really tries to join and fails: the flow comes back with the clear error.
@@ -163,6 +174,7 @@ def test_provision_through_frontend(demo: Demo, page: Page, shots: Shots, device
     # 7. The right password: the progress step while the device joins, then the final step
     # (where the device is on the network), then the success dialog.
     password.fill(demo.wifi_password)
+    consent_to_cleartext(dialog)
     dialog.get_by_role("button", name="Submit").click()
     progress = dialog.get_by_text(f"{name} is joining {demo.wifi_ssid}")
     try:

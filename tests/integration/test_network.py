@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_DHCP
 from homeassistant.core import HomeAssistant
@@ -28,6 +29,7 @@ from custom_components.ble_provisioning.const import (
     CONF_WIFI_MAC_CANDIDATES,
     DOMAIN,
 )
+from custom_components.ble_provisioning.network import Sighting, async_seen
 
 from .conftest import (
     BLUENET_ADDRESS,
@@ -272,3 +274,20 @@ async def test_provision_action_opens_a_new_window(hass: HomeAssistant, bench: B
     router_reports(hass, WIFI_MAC, "192.168.1.57")
     await hass.async_block_till_done()
     assert hass.states.get("sensor.test_device_ip_address").state == "192.168.1.57"
+
+
+async def test_a_sighting_during_setup_is_shown(hass: HomeAssistant, bench: Bench) -> None:
+    """The DHCP discovery came while the entry was setting up (its device registered with the
+    Wi-Fi MAC, the coordinator not listening yet): the IP sensor still shows it."""
+    await bench.blufi()
+    entry = make_entry(BLUFI_ADDRESS, "blufi", title="BLUFI_DEVICE")
+    real_forward = hass.config_entries.async_forward_entry_setups
+
+    async def forward_then_dhcp(*args: Any, **kwargs: Any) -> None:
+        await real_forward(*args, **kwargs)
+        async_seen(hass, entry, Sighting("192.168.1.57", WIFI_MAC, "blufi-device"))
+
+    with patch.object(hass.config_entries, "async_forward_entry_setups", forward_then_dhcp):
+        await setup_entry(hass, entry)
+    assert entry.data[CONF_IP_ADDRESS] == "192.168.1.57"
+    assert hass.states.get(IP_SENSOR).state == "192.168.1.57"
