@@ -385,6 +385,8 @@ async def _by_many(hass: HomeAssistant, addresses: list[str]) -> tuple[dict[str,
 
     Returns the status by address, the total time and the retries.
     """
+    # The actions are registered when the integration is set up (no entry needed for them).
+    assert await async_setup_component(hass, DOMAIN, {})
     loop = asyncio.get_running_loop()
     start = loop.time()
     response = await hass.services.async_call(

@@ -48,13 +48,20 @@ WRONG_PASSWORD = "not-the-password"
 
 
 def consent_to_cleartext(dialog: Locator) -> None:
-    """Tick the explicit clear-text acknowledgement where the form asks for it (Bluenet)."""
-    consent = dialog.get_by_role(
-        "checkbox", name=re.compile(r"I accept that the password is sent in clear text")
+    """Turn on the explicit clear-text acknowledgement where the form asks for it (Bluenet).
+
+    A boolean field is a switch (or a checkbox on older frontends) inside its form row; the
+    label is a sibling, so the row is found by its text.
+    """
+    row = dialog.locator("ha-form-boolean, ha-selector-boolean, ha-formfield").filter(
+        has_text="I accept that the password is sent in clear text"
     )
-    if consent.count() and not consent.first.is_checked():
-        consent.first.click()
-        expect(consent.first).to_be_checked()
+    if not row.count():
+        return
+    toggle = row.last.locator("ha-switch, ha-checkbox").first
+    if not toggle.evaluate("el => Boolean(el.checked)"):
+        toggle.click()
+    expect(toggle).to_have_js_property("checked", True)
 
 
 class Shots:
@@ -205,6 +212,7 @@ def test_provision_through_frontend(demo: Demo, page: Page, shots: Shots, device
     ip_row = page.locator("hui-generic-entity-row").filter(has_text="IP address")
     expected_ip = IP_ADDRESSES[device]
     expect(ip_row).to_contain_text(expected_ip or re.compile(r"\d+\.\d+\.\d+\.\d+"), timeout=30_000)
+    ip_row.scroll_into_view_if_needed()  # the picture shows the IP address (Diagnostic)
     shots("device-page")
 
     # 9. The integration's actions work from the developer tools (YAML mode): get_status.
