@@ -117,11 +117,15 @@ async def test_scanner_is_a_connectable_esphome_proxy_with_its_slots(
     assert bt_entry.state is ConfigEntryState.LOADED
     assert bt_entry.data["source_domain"] == "esphome"
     assert bt_entry.data["source_config_entry_id"] == entry.entry_id
-    device = dr.async_get(hass).async_get_device(
-        connections={(dr.CONNECTION_NETWORK_MAC, "a8:42:e3:00:00:10")}
-    )
-    assert device is not None
-    assert device.model == "esp32dev"
+    registry = dr.async_get(hass)
+    connection = (dr.CONNECTION_NETWORK_MAC, "a8:42:e3:00:00:10")
+    # async_get_device(connections=...) is deprecated in newer Home Assistant (2026.x).
+    if hasattr(registry, "async_get_devices"):
+        devices = list(registry.async_get_devices(connections={connection}))
+    else:
+        found = registry.async_get_device(connections={connection})
+        devices = [] if found is None else [found]
+    assert [device.model for device in devices] == ["esp32dev"]
 
 
 async def test_establish_connection_through_the_proxy(
