@@ -275,3 +275,24 @@ async def test_plaintext_fallback_after_a_lost_key_fragment(blufi_bench: BenchFa
         )
         assert result.outcome is ProvisionOutcome.CONNECTED
         assert bench.device.model.fields["sta_passwd"] == [b"password1"]
+
+
+async def test_a_frame_pushed_before_the_subscription_is_no_sequence_error(
+    blufi_bench: BenchFactory,
+) -> None:
+    """The device pushed its Wi-Fi report right after the connection, before the client
+    subscribed (its Wi-Fi joined just then): the first frame heard carries sequence 1."""
+    async with blufi_bench(profile="v5.5", config=_config()) as bench:
+        client = bench.client()
+        link = client._link
+        real_set_notify = link.set_notify
+
+        async def late_subscription(*, enabled: bool) -> None:
+            if enabled:
+                # What the device sent meanwhile: one frame nobody heard (sequence 0).
+                await bench.device.model.send_custom_data(b"pushed before the subscription")
+            await real_set_notify(enabled=enabled)
+
+        link.set_notify = late_subscription  # type: ignore[method-assign]
+        async with client:
+            assert await client.get_version() == BlufiVersion(1, 3)

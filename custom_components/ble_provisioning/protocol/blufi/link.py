@@ -199,6 +199,10 @@ class BlufiLink:
         except MissingServiceError as err:
             raise NotBlufiDeviceError(str(err)) from err
         self._lost.clear()
+        # The device may push a frame (its Wi-Fi report, when it joins just then) between the
+        # connection and our subscription: nobody hears it, but it advanced its counter. The
+        # first frame heard sets the count (ESP-IDF's own app, too, does not fail on it).
+        self.resync_rx()
         try:
             await self.set_notify(enabled=True)
         except BaseException:
