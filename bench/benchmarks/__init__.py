@@ -12,6 +12,6 @@
   through Home Assistant, in a child pytest); :mod:`.pyblufi_peer` (PyPI pyblufi, fetched at run
   time); :mod:`.link` (round trips per profile, ``python -m bench.benchmarks.link``);
 * :mod:`.quiet` — bumble's per-packet debug strings not built while nobody logs them;
-* :mod:`.blufi_figures` and :mod:`.blufi_crypto` — the BluFi client's own figures (write counts,
-  V2 timing, DH off the loop), run alone with ``python -m``.
+* :mod:`.blufi_crypto` — the BluFi client's DH cost (CPU, GIL share, loop stalls), run alone with
+  ``python -m``.
 """

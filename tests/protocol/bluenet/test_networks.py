@@ -20,9 +20,12 @@ def test_default_timings_are_the_daemons() -> None:
     assert (TIMINGS.notify_interval, TIMINGS.list_pause) == (0.3, 3.0)
     assert TIMINGS.restart_gap == pytest.approx(0.4)
     # The longest silence inside a stream (last SSID of a round to the next round's first) is
-    # 2 intervals and the pause: the stall timeout leaves a margin beyond it.
-    assert TIMINGS.stall_timeout > 2 * TIMINGS.notify_interval + TIMINGS.list_pause
-    assert TIMINGS.first_network_timeout > TIMINGS.notify_interval
+    # 2 intervals and the pause: a stall timeout within it, or a first-network wait within one
+    # interval, would end every scan early; such timings are refused.
+    with pytest.raises(ValueError, match="stall_timeout"):
+        DaemonTimings(stall_timeout=2 * 0.3 + 3.0)
+    with pytest.raises(ValueError, match="first_network_timeout"):
+        DaemonTimings(first_network_timeout=0.3)
 
 
 def test_guard_starts_open() -> None:

@@ -4,7 +4,7 @@ Each negotiation is proven by an encrypted, checksummed GET_VERSION round trip. 
 256-bit DH private values to keep it fast (as shipped the client uses 1024 bits for V1 and 512
 for V2; the secrets, their leading zeros and the key derivation are unaffected). The 1 000-run
 soak is deselected by ``scripts/test`` and run once by ``.ci/run`` (``scripts/test --soak``);
-its timing figures are in ``python -m bench.benchmarks.blufi_figures``.
+its timing figures are in ``scripts/bench --only SOAK``.
 """
 
 from __future__ import annotations

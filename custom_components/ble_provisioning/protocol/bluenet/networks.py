@@ -76,6 +76,15 @@ class DaemonTimings:
     first_network_timeout: float = 1.5
     stall_timeout: float = 4.5
 
+    def __post_init__(self) -> None:
+        """Refuse waits that would take the daemon's own silences for the end of a stream."""
+        if self.first_network_timeout <= self.notify_interval:
+            msg = "first_network_timeout must exceed the notify interval"
+            raise ValueError(msg)
+        if self.stall_timeout <= 2 * self.notify_interval + self.list_pause:
+            msg = "stall_timeout must exceed the longest silence in a stream (2 intervals + pause)"
+            raise ValueError(msg)
+
     @property
     def restart_gap(self) -> float:
         """Wait between an unsubscribe (or a new link) and the next subscribe."""
